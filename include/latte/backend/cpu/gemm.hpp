@@ -1,0 +1,122 @@
+#pragma once
+// y[m, n] = alpha * x[m, k] . op(w) + beta * y on the CPU, float32 arithmetic over any weight
+// storage. Work is cut into tiles of weight rows (and of x rows when the weight is narrow); a
+// tile of non-f32 weights is widened to f32 in a per-thread scratch sized to stay in L2, then
+// multiplied by Eigen's GEMM. f32 weights are multiplied in place.
+
+#include <algorithm>
+#include <vector>
+
+#include "../../core/error.hpp"
+#include "../../core/tensor_view.hpp"
+#include "../../core/weight_view.hpp"
+#include "../options.hpp"
+#include "convert.hpp"
+#include "eigen_maps.hpp"
+#include "parallel.hpp"
+
+namespace latte::cpu {
+
+namespace detail {
+inline std::vector<float>& gemm_scratch() {
+  thread_local std::vector<float> scratch;
+  return scratch;
+}
+
+// One tile: y[m0:m1, j0:j1] from x[m0:m1, :] and weight columns of y j0..j1.
+inline void gemm_tile(const matrix_view<const float>& x, const weight_view& w, const matrix_view<float>& y,
+                      const gemm_options& options, index_t m0, index_t m1, index_t j0, index_t j1) {
+  const index_t k = x.extent(1);
+  const index_t rows = m1 - m0, cols = j1 - j0;
+  const_matrix_map xs = eigen_map(x.data() + m0 * x.stride(0), rows, k, x.stride(0));
+  matrix_map ys = eigen_map(y.data() + m0 * y.stride(0) + j0, rows, cols, y.stride(0));
+  const bool out_in = options.layout == weight_layout::out_in;
+
+  const float* wf = nullptr;
+  index_t ldw = 0;
+  if (w.type == dtype::f32 && !w.has_block_scales()) {
+    wf = static_cast<const float*>(w.data) + (out_in ? j0 * w.row_stride : j0);
+    ldw = w.row_stride;
+  } else {
+    std::vector<float>& scratch = gemm_scratch();
+    scratch.resize(static_cast<std::size_t>(cols * k));
+    if (out_in) {
+      widen_block(w, j0, cols, 0, k, scratch.data(), k);
+      ldw = k;
+    } else {
+      widen_block(w, 0, k, j0, cols, scratch.data(), cols);
+      ldw = cols;
+    }
+    wf = scratch.data();
+  }
+
+  if (options.beta == 0.0f) {
+    if (out_in)
+      ys.noalias() = options.alpha * (xs * eigen_map(wf, cols, k, ldw).transpose());
+    else
+      ys.noalias() = options.alpha * (xs * eigen_map(wf, k, cols, ldw));
+  } else {
+    if (options.beta != 1.0f) ys *= options.beta;
+    if (out_in)
+      ys.noalias() += options.alpha * (xs * eigen_map(wf, cols, k, ldw).transpose());
+    else
+      ys.noalias() += options.alpha * (xs * eigen_map(wf, k, cols, ldw));
+  }
+}
+}  // namespace detail
+
+inline void gemm(int threads, matrix_view<const float> x, const weight_view& w, matrix_view<float> y,
+                 const gemm_options& options) {
+  const bool out_in = options.layout == weight_layout::out_in;
+  const index_t m = x.extent(0), k = x.extent(1);
+  const index_t n = out_in ? w.rows : w.cols;
+  const index_t wk = out_in ? w.cols : w.rows;
+  require(wk == k, "gemm: x has ", k, " columns but the weight's inner size is ", wk);
+  require(y.extent(0) == m && y.extent(1) == n, "gemm: y is [", y.extent(0), ", ", y.extent(1), "], expected [", m,
+          ", ", n, "]");
+  require(x.stride(1) == 1 && y.stride(1) == 1, "gemm: x and y need unit column stride");
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    matrix_map ys = eigen_map(y);
+    if (options.beta == 0.0f) ys.setZero(); else ys *= options.beta;
+    return;
+  }
+
+  // Tile width: a widened tile of cols x k floats stays near 256 KiB.
+  const index_t tile_cols = std::clamp<index_t>((65536 / std::max<index_t>(k, 1)) / 16 * 16, 16, 512);
+  const index_t col_tiles = (n + tile_cols - 1) / tile_cols;
+  const index_t row_tiles =
+      col_tiles >= threads ? 1 : std::clamp<index_t>((m + 31) / 32, 1, std::max<index_t>(threads, 1));
+  const index_t rows_per_tile = (m + row_tiles - 1) / row_tiles;
+
+  parallel_for(threads, col_tiles * row_tiles, [&](index_t tile) {
+    const index_t ct = tile % col_tiles, rt = tile / col_tiles;
+    const index_t j0 = ct * tile_cols, j1 = std::min(n, j0 + tile_cols);
+    const index_t m0 = rt * rows_per_tile, m1 = std::min(m, m0 + rows_per_tile);
+    if (m0 < m1) detail::gemm_tile(x, w, y, options, m0, m1, j0, j1);
+  });
+}
+
+// Matrix i of the batch is w.row_range(i * row_step, rows_per_matrix).
+inline void gemm_batched(int threads, dtensor_view<const float, 3> x, const weight_view& w, index_t rows_per_matrix,
+                         index_t row_step, dtensor_view<float, 3> y, const gemm_options& options) {
+  const index_t batch = x.extent(0);
+  require(y.extent(0) == batch, "gemm_batched: x has ", batch, " matrices, y ", y.extent(0));
+  require(batch == 0 || (batch - 1) * row_step + rows_per_matrix <= w.rows, "gemm_batched: ", batch,
+          " matrices of ", rows_per_matrix, " rows every ", row_step, " rows exceed the weight's ", w.rows, " rows");
+  // Many small matrices (heads): one worker per matrix; few large ones: workers inside each.
+  const bool across_batch = batch >= threads;
+  auto one = [&](index_t i) {
+    const matrix_view<const float> xi(x.data() + i * x.stride(0), dextents<2>(x.extent(1), x.extent(2)),
+                                      {x.stride(1), x.stride(2)});
+    const matrix_view<float> yi(y.data() + i * y.stride(0), dextents<2>(y.extent(1), y.extent(2)),
+                                {y.stride(1), y.stride(2)});
+    gemm(across_batch ? 1 : threads, xi, w.row_range(i * row_step, rows_per_matrix), yi, options);
+  };
+  if (across_batch)
+    parallel_for(threads, batch, one);
+  else
+    for (index_t i = 0; i < batch; ++i) one(i);
+}
+
+}  // namespace latte::cpu

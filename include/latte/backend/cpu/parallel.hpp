@@ -1,0 +1,74 @@
+#pragma once
+// The CPU backend's only source of threads: OpenMP teams of exactly `threads` workers, opened per
+// call. Inside a team, Eigen is told to stay single-threaded (a per-team setting that ends with
+// the team), so no call opens threads beyond the backend's count.
+
+#include <algorithm>
+#include <cstdint>
+#include <thread>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "../../core/extents.hpp"
+
+namespace latte::cpu {
+
+inline int hardware_threads() noexcept {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+// Calls body(worker, workers) on `threads` workers.
+template <class Body>
+void run_team(int threads, Body&& body) {
+#if defined(_OPENMP)
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    {
+      omp_set_num_threads(1);
+      body(omp_get_thread_num(), omp_get_num_threads());
+    }
+    return;
+  }
+#endif
+  body(0, 1);
+}
+
+// Calls body(begin, end) over [0, n) split into contiguous chunks, one per worker, aligned to
+// `grain` where possible.
+template <class Body>
+void parallel_ranges(int threads, index_t n, index_t grain, Body&& body) {
+  if (n <= 0) return;
+  grain = std::max<index_t>(grain, 1);
+  const index_t chunks = (n + grain - 1) / grain;
+  const int workers = static_cast<int>(std::clamp<index_t>(chunks, 1, std::max(threads, 1)));
+  run_team(workers, [&](int worker, int team) {
+    const index_t per = (chunks + team - 1) / team;
+    const index_t begin = std::min(n, worker * per * grain);
+    const index_t end = std::min(n, (worker + 1) * per * grain);
+    if (begin < end) body(begin, end);
+  });
+}
+
+// Calls body(i) for every i in [0, n), items dealt dynamically to the workers.
+template <class Body>
+void parallel_for(int threads, index_t n, Body&& body) {
+  if (n <= 0) return;
+  const int workers = static_cast<int>(std::clamp<index_t>(n, 1, std::max(threads, 1)));
+#if defined(_OPENMP)
+  if (workers > 1) {
+#pragma omp parallel num_threads(workers)
+    {
+      omp_set_num_threads(1);
+#pragma omp for schedule(dynamic, 1)
+      for (index_t i = 0; i < n; ++i) body(i);
+    }
+    return;
+  }
+#endif
+  for (index_t i = 0; i < n; ++i) body(i);
+}
+
+}  // namespace latte::cpu
