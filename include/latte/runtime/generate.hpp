@@ -9,14 +9,18 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../model/deepseek_v3.hpp"
 #include "sampling.hpp"
 
 namespace latte::runtime {
+
+using model::logits_for;
 
 struct generation_options {
   index_t max_new_tokens = 16;
   sampling_options sampling{};
   std::optional<std::int32_t> stop_token;  // stop after emitting it
+  bool keep_prompt_logits = false;         // also return the logits at every prompt position
 };
 
 struct generation_result {
@@ -24,10 +28,10 @@ struct generation_result {
   double prefill_seconds = 0.0;
   double decode_seconds = 0.0;
   index_t prompt_tokens = 0;
+  std::vector<float> prompt_logits;  // [prompt tokens, vocab] when asked for
 };
 
-// Model: latte::model::deepseek_v3 or anything with make_state(1, capacity) and
-// forward(span<const int32_t>, state&) returning the last token's logits.
+// Model: latte::model::deepseek_v3, or anything with its make_state / forward / model_config.
 template <class Model>
 generation_result generate(Model& model, std::span<const std::int32_t> prompt, const generation_options& options) {
   require(!prompt.empty(), "generate: the prompt is empty");
@@ -40,8 +44,14 @@ generation_result generate(Model& model, std::span<const std::int32_t> prompt, c
   using clock = std::chrono::steady_clock;
 
   auto start = clock::now();
-  auto logits = model.forward(prompt, state);
+  auto logits = model.forward(prompt, state,
+                              options.keep_prompt_logits ? logits_for::all_tokens : logits_for::last_token);
   result.prefill_seconds = std::chrono::duration<double>(clock::now() - start).count();
+  if (options.keep_prompt_logits) {
+    result.prompt_logits.assign(logits.begin(), logits.end());
+    const auto last = result.prompt_logits.end() - vocab;
+    std::copy(last, result.prompt_logits.end(), logits.begin());
+  }
   start = clock::now();
   for (index_t i = 0; i < options.max_new_tokens; ++i) {
     const std::int32_t token = pick.next(std::span<const float>(logits.data(), static_cast<std::size_t>(vocab)));
