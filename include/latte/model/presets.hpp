@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "../attention/mla.hpp"
+#include "../attention/mla_shape.hpp"
 #include "../core/error.hpp"
 #include "config.hpp"
 
