@@ -1,0 +1,4 @@
+# The exhaustive conversion sweep splits the 2^32 floats between OpenMP threads.
+if(TARGET core_test_conversions_exhaustive AND OpenMP_CXX_FOUND)
+  target_link_libraries(core_test_conversions_exhaustive PRIVATE OpenMP::OpenMP_CXX)
+endif()
