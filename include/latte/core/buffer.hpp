@@ -31,6 +31,14 @@ class host_buffer {
     for (std::size_t i = 0; i < n; ++i) new (data_.get() + i) T{};
   }
 
+  // A moved-from buffer is empty (its size must not outlive its memory).
+  host_buffer(host_buffer&& other) noexcept : data_(std::move(other.data_)), size_(std::exchange(other.size_, 0)) {}
+  host_buffer& operator=(host_buffer&& other) noexcept {
+    data_ = std::move(other.data_);
+    size_ = std::exchange(other.size_, 0);
+    return *this;
+  }
+
   T* data() noexcept { return data_.get(); }
   const T* data() const noexcept { return data_.get(); }
   std::size_t size() const noexcept { return size_; }

@@ -41,7 +41,9 @@ class extents {
              (sizeof...(Sizes) == rank_dynamic() || (sizeof...(Sizes) == rank() && rank() != rank_dynamic())))
   constexpr explicit extents(Sizes... sizes) noexcept {
     const std::array<index_type, sizeof...(Sizes)> given{static_cast<index_type>(sizes)...};
-    if constexpr (sizeof...(Sizes) == rank_dynamic()) {
+    if constexpr (rank_dynamic() == 0) {
+      static_cast<void>(given);
+    } else if constexpr (sizeof...(Sizes) == rank_dynamic()) {
       for (std::size_t i = 0; i < rank_dynamic(); ++i) dynamic_[i] = given[i];
     } else {
       std::size_t d = 0;
@@ -80,7 +82,13 @@ class extents {
     for (std::size_t r = 0; r < sizeof...(Extents); ++r) index[r] = static_sizes[r] == dynamic_extent ? d++ : 0;
     return index;
   }();
-  [[no_unique_address]] std::array<index_type, rank_dynamic()> dynamic_{};
+  // std::array<T, 0> is not an empty class (sizeof 1, and is_empty false in libstdc++), so a fully
+  // static shape stores this instead and stays empty.
+  struct no_sizes {
+    constexpr index_type operator[](std::size_t) const noexcept { return 0; }
+  };
+  [[no_unique_address]] std::conditional_t<rank_dynamic() == 0, no_sizes, std::array<index_type, rank_dynamic()>>
+      dynamic_{};
 };
 
 namespace detail {
