@@ -4,7 +4,10 @@
 // the team), so no call opens threads beyond the backend's count.
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <exception>
+#include <mutex>
 #include <thread>
 
 #if defined(_OPENMP)
@@ -20,16 +23,46 @@ inline int hardware_threads() noexcept {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+namespace detail {
+// An exception may not leave an OpenMP region (the program would terminate): each worker runs its
+// work through `run`, the first exception is kept, later work is skipped, and the calling thread
+// rethrows it once the team has ended.
+class first_exception {
+ public:
+  template <class Work>
+  void run(Work&& work) noexcept {
+    if (failed_.load(std::memory_order_relaxed)) return;
+    try {
+      work();
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+      failed_.store(true, std::memory_order_relaxed);
+    }
+  }
+  void rethrow_if_failed() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::exception_ptr error_;
+  std::mutex mutex_;
+  std::atomic<bool> failed_{false};
+};
+}  // namespace detail
+
 // Calls body(worker, workers) on `threads` workers.
 template <class Body>
 void run_team(int threads, Body&& body) {
 #if defined(_OPENMP)
   if (threads > 1) {
+    detail::first_exception failure;
 #pragma omp parallel num_threads(threads)
     {
       omp_set_num_threads(1);
-      body(omp_get_thread_num(), omp_get_num_threads());
+      failure.run([&] { body(omp_get_thread_num(), omp_get_num_threads()); });
     }
+    failure.rethrow_if_failed();
     return;
   }
 #endif
@@ -59,12 +92,14 @@ void parallel_for(int threads, index_t n, Body&& body) {
   const int workers = static_cast<int>(std::clamp<index_t>(n, 1, std::max(threads, 1)));
 #if defined(_OPENMP)
   if (workers > 1) {
+    detail::first_exception failure;
 #pragma omp parallel num_threads(workers)
     {
       omp_set_num_threads(1);
 #pragma omp for schedule(dynamic, 1)
-      for (index_t i = 0; i < n; ++i) body(i);
+      for (index_t i = 0; i < n; ++i) failure.run([&] { body(i); });
     }
+    failure.rethrow_if_failed();
     return;
   }
 #endif
