@@ -18,6 +18,7 @@ namespace latte::reference {
 
 // What the layer computed on the way, row-major, for tests that check one stage.
 struct mla_intermediates {
+  std::vector<double> c_kv;  // [S, kv_lora], normed
   std::vector<double> q;  // [S, heads, nope + rope], q_rope turned
   std::vector<double> k;  // [S, heads, nope + rope] = [k_nope_i | k_rope]
   std::vector<double> v;  // [S, heads, v]
@@ -80,6 +81,7 @@ void mla_forward(const Shape& shape, const attention::mla_weights& w, const atte
   for (index_t t = 0; t < s; ++t)
     for (index_t c = 0; c < y.cols; ++c) out(t, c) = y(t, c);
   if (keep != nullptr) {
+    keep->c_kv = c_kv.data;
     keep->q = q.data;
     keep->k = k.data;
     keep->v = v.data;
