@@ -28,6 +28,9 @@ class checkpoint {
  public:
   checkpoint() = default;
 
+  // Same as open(path).
+  explicit checkpoint(const std::filesystem::path& path) : checkpoint(open(path)) {}
+
   // Opens the folder `path` (model.safetensors if present, else the index and its shards), or a
   // single .safetensors file when `path` is a file.
   static checkpoint open(const std::filesystem::path& path) {

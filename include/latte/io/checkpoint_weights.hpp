@@ -6,7 +6,7 @@
 // stored.
 //
 //   latte::model::config cfg = latte::io::load_config(dir);
-//   latte::io::checkpoint_weights weights(latte::io::checkpoint::open(dir), cfg.quantization);
+//   latte::io::checkpoint_weights weights(latte::io::checkpoint(dir), cfg);
 //   latte::weight_view q_a = weights.get("model.layers.0.self_attn.q_a_proj.weight", 1536, 7168);
 
 #include <string>
@@ -33,6 +33,10 @@ class checkpoint_weights final : public model::weight_source {
     require(q.block_rows == q.block_cols, ckpt_.source(), ": fp8 blocks of ", q.block_rows, " x ", q.block_cols,
             " are not supported (square blocks only)");
   }
+
+  // The block size of `config.quantization` (128 when the checkpoint is not quantised).
+  checkpoint_weights(checkpoint ckpt, const model::config& config)
+      : checkpoint_weights(std::move(ckpt), config.quantization) {}
 
   weight_view get(const std::string& name, index_t rows, index_t cols) override {
     const tensor_record& t = stored(name, rows, cols);
