@@ -17,6 +17,8 @@ inline void silu_mul(int threads, matrix_view<const float> gate, matrix_view<con
   const index_t m = gate.extent(0), n = gate.extent(1);
   require(up.extent(0) == m && up.extent(1) == n && out.extent(0) == m && out.extent(1) == n,
           "silu_mul: gate, up and out must have one shape");
+  require(gate.stride(1) == 1 && up.stride(1) == 1 && out.stride(1) == 1,
+          "silu_mul: gate, up and out need unit column stride");
   parallel_ranges(threads, m, 1, [&](index_t begin, index_t end) {
     for (index_t r = begin; r < end; ++r) {
       const float* g = &gate(r, 0);
@@ -32,6 +34,7 @@ inline void add(int threads, matrix_view<const float> x, matrix_view<float> y, f
   const index_t m = x.extent(0), n = x.extent(1);
   require(y.extent(0) == m && y.extent(1) == n, "add: x is [", m, ", ", n, "], y is [", y.extent(0), ", ",
           y.extent(1), "]");
+  require(x.stride(1) == 1 && y.stride(1) == 1, "add: x and y need unit column stride");
   parallel_ranges(threads, m, 1, [&](index_t begin, index_t end) {
     for (index_t r = begin; r < end; ++r) {
       const float* xr = &x(r, 0);
@@ -43,6 +46,8 @@ inline void add(int threads, matrix_view<const float> x, matrix_view<float> y, f
 
 inline void softmax_rows(int threads, matrix_view<float> x) {
   const index_t m = x.extent(0), n = x.extent(1);
+  require(x.stride(1) == 1, "softmax_rows: x needs unit column stride");
+  if (n == 0) return;  // rows of nothing: no maximum to read
   parallel_ranges(threads, m, 1, [&](index_t begin, index_t end) {
     for (index_t r = begin; r < end; ++r) {
       float* xr = &x(r, 0);
@@ -60,6 +65,7 @@ inline void argmax_rows(int threads, matrix_view<const float> x, vector_view<std
   const index_t m = x.extent(0), n = x.extent(1);
   require(out.extent(0) == m, "argmax_rows: ", m, " rows but ", out.extent(0), " outputs");
   require(n > 0, "argmax_rows: rows are empty");
+  require(x.stride(1) == 1, "argmax_rows: x needs unit column stride");
   parallel_ranges(threads, m, 1, [&](index_t begin, index_t end) {
     for (index_t r = begin; r < end; ++r) {
       const float* xr = &x(r, 0);

@@ -18,6 +18,7 @@ inline void rmsnorm(int threads, matrix_view<const float> x, const weight_view& 
   require(weight.rows == 1 && weight.cols == n, "rmsnorm: weight is [", weight.rows, ", ", weight.cols,
           "], expected [1, ", n, "]");
   require(y.extent(0) == m && y.extent(1) == n, "rmsnorm: output shape differs from the input's");
+  require(x.stride(1) == 1 && y.stride(1) == 1, "rmsnorm: x and y need unit column stride");
   std::vector<float> w(static_cast<std::size_t>(n));
   widen_block(weight, 0, 1, 0, n, w.data(), n);
   parallel_ranges(threads, m, 1, [&](index_t begin, index_t end) {

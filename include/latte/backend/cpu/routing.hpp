@@ -36,6 +36,7 @@ inline void route(int threads, matrix_view<const float> logits, const routing_op
   require(experts.extent(0) == tokens && experts.extent(1) == o.top_k && weights.extent(0) == tokens &&
               weights.extent(1) == o.top_k,
           "routing: outputs must be [", tokens, ", ", o.top_k, "]");
+  require(logits.stride(1) == 1, "routing: logits need unit column stride");
   const index_t per_group = n / o.n_group;
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
 

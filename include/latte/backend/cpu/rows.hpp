@@ -17,6 +17,7 @@ inline void gather_rows(int threads, const weight_view& table, vector_view<const
   const index_t m = ids.extent(0);
   require(out.extent(0) == m && out.extent(1) == table.cols, "gather_rows: out is [", out.extent(0), ", ",
           out.extent(1), "], expected [", m, ", ", table.cols, "]");
+  require(out.stride(1) == 1, "gather_rows: out needs unit column stride");
   for (index_t i = 0; i < m; ++i)
     require(ids(i) >= 0 && ids(i) < table.rows, "gather_rows: id ", ids(i), " outside [0, ", table.rows, ")");
   parallel_ranges(threads, m, 1, [&](index_t begin, index_t end) {
@@ -31,6 +32,7 @@ inline void scatter_add_rows(int threads, matrix_view<const float> x, vector_vie
   require(ids.extent(0) == m && weights.extent(0) == m, "scatter_add_rows: ", m, " rows but ", ids.extent(0),
           " ids and ", weights.extent(0), " weights");
   require(y.extent(1) == d, "scatter_add_rows: y has ", y.extent(1), " columns, x ", d);
+  require(x.stride(1) == 1 && y.stride(1) == 1, "scatter_add_rows: x and y need unit column stride");
   for (index_t i = 0; i < m; ++i)
     require(ids(i) >= 0 && ids(i) < y.extent(0), "scatter_add_rows: id ", ids(i), " outside [0, ", y.extent(0), ")");
   // Columns are split between workers so that no two write one element.
