@@ -1,7 +1,8 @@
 #pragma once
-// latte::cpu::backend: the CPU policy, float32 arithmetic on Eigen with OpenMP teams of
-// `threads` workers (default: every hardware thread). A plain value: copy it, pass it, compare
-// it; it owns no memory and no threads between calls. See backend/concept.hpp for the members.
+// latte::cpu::backend: the CPU policy, float32 arithmetic on Eigen with OpenMP teams of up to
+// `threads` workers (default: every hardware thread; small calls use fewer, see team_size). A
+// plain value: copy it, pass it, compare it; it owns no memory and no threads between calls. See
+// backend/concept.hpp for the members.
 
 #include <cstdint>
 #include <cstring>
@@ -37,40 +38,42 @@ struct backend {
   void synchronize() const noexcept {}
 
   void gemm(matrix_view<const float> x, const weight_view& w, matrix_view<float> y, const gemm_options& o = {}) const {
-    cpu::gemm(threads, x, w, y, o);
+    cpu::gemm(team_size(threads, double(x.extent(0)) * double(y.extent(1)) * double(x.extent(1))), x, w, y, o);
   }
   void gemm_batched(dtensor_view<const float, 3> x, const weight_view& w, index_t rows_per_matrix, index_t row_step,
                     dtensor_view<float, 3> y, const gemm_options& o = {}) const {
-    cpu::gemm_batched(threads, x, w, rows_per_matrix, row_step, y, o);
+    cpu::gemm_batched(team_size(threads, double(x.size()) * double(y.extent(2))), x, w, rows_per_matrix, row_step, y, o);
   }
   void rmsnorm(matrix_view<const float> x, const weight_view& weight, float eps, matrix_view<float> y) const {
-    cpu::rmsnorm(threads, x, weight, eps, y);
+    cpu::rmsnorm(team_size(threads, 4.0 * double(x.size())), x, weight, eps, y);
   }
   void silu_mul(matrix_view<const float> gate, matrix_view<const float> up, matrix_view<float> out) const {
-    cpu::silu_mul(threads, gate, up, out);
+    cpu::silu_mul(team_size(threads, 16.0 * double(gate.size())), gate, up, out);
   }
-  void add(matrix_view<const float> x, matrix_view<float> y, float alpha = 1.0f) const { cpu::add(threads, x, y, alpha); }
-  void softmax_rows(matrix_view<float> x) const { cpu::softmax_rows(threads, x); }
+  void add(matrix_view<const float> x, matrix_view<float> y, float alpha = 1.0f) const { cpu::add(team_size(threads, double(x.size())), x, y, alpha); }
+  void softmax_rows(matrix_view<float> x) const { cpu::softmax_rows(team_size(threads, 16.0 * double(x.size())), x); }
   void rope(dtensor_view<float, 3> x, dtensor_view<const float, 3> cos_sin, rope_layout layout) const {
-    cpu::rope(threads, x, cos_sin, layout);
+    cpu::rope(team_size(threads, 4.0 * double(x.size())), x, cos_sin, layout);
   }
   void attention(dtensor_view<const float, 3> q, dtensor_view<const float, 3> k, dtensor_view<const float, 3> v,
                  dtensor_view<float, 3> out, const attention_options& o) const {
-    cpu::attention(threads, q, k, v, out, o);
+    cpu::attention(team_size(threads, double(q.extent(0)) * double(q.extent(1)) * double(k.extent(0)) *
+                                                  double(q.extent(2) + v.extent(2))),
+                   q, k, v, out, o);
   }
   void route(matrix_view<const float> logits, const routing_options& o, matrix_view<std::int32_t> experts,
              matrix_view<float> weights) const {
-    cpu::route(threads, logits, o, experts, weights);
+    cpu::route(team_size(threads, 32.0 * double(logits.size())), logits, o, experts, weights);
   }
   void gather_rows(const weight_view& table, vector_view<const std::int32_t> ids, matrix_view<float> out) const {
-    cpu::gather_rows(threads, table, ids, out);
+    cpu::gather_rows(team_size(threads, double(out.size())), table, ids, out);
   }
   void scatter_add_rows(matrix_view<const float> x, vector_view<const std::int32_t> ids, vector_view<const float> weights,
                         matrix_view<float> y) const {
-    cpu::scatter_add_rows(threads, x, ids, weights, y);
+    cpu::scatter_add_rows(team_size(threads, double(x.size())), x, ids, weights, y);
   }
-  void dequantize(const weight_view& w, matrix_view<float> out) const { cpu::dequantize(threads, w, out); }
-  void argmax_rows(matrix_view<const float> x, vector_view<std::int32_t> out) const { cpu::argmax_rows(threads, x, out); }
+  void dequantize(const weight_view& w, matrix_view<float> out) const { cpu::dequantize(team_size(threads, double(out.size())), w, out); }
+  void argmax_rows(matrix_view<const float> x, vector_view<std::int32_t> out) const { cpu::argmax_rows(team_size(threads, double(x.size())), x, out); }
 };
 
 static_assert(backend_policy<backend>);

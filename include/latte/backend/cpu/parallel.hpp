@@ -23,6 +23,13 @@ inline int hardware_threads() noexcept {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+// Workers worth waking for `work` scalar operations: opening and synchronising a team costs
+// microseconds, so a call gets one worker per 32k operations, at most `threads`.
+inline int team_size(int threads, double work) noexcept {
+  constexpr double operations_per_worker = 32768.0;
+  return static_cast<int>(std::clamp(work / operations_per_worker, 1.0, static_cast<double>(std::max(threads, 1))));
+}
+
 namespace detail {
 // An exception may not leave an OpenMP region (the program would terminate): each worker runs its
 // work through `run`, the first exception is kept, later work is skipped, and the calling thread
