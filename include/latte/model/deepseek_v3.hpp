@@ -15,8 +15,10 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "../attention/cost.hpp"
 #include "../attention/mla.hpp"
 #include "../backend/concept.hpp"
 #include "../core/buffer.hpp"
@@ -83,7 +85,7 @@ class deepseek_v3 {
         rope_(config_.rope) {
     attention_options_.softmax_scale = static_cast<float>(rope::softmax_scale(config_.rope, config_.qk_head_dim()));
     attention_options_.rms_norm_eps = static_cast<float>(config_.rms_norm_eps);
-    attention_options_.layout = config_.rope_interleave;
+    attention_options_.rope = config_.rope_interleave;
     if (config_.n_routed_experts > 0) {
       biases_.resize(static_cast<std::size_t>(config_.num_hidden_layers));
       for (index_t i = 0; i < config_.num_hidden_layers; ++i)
@@ -111,10 +113,11 @@ class deepseek_v3 {
     s.caches_.resize(static_cast<std::size_t>(config_.num_hidden_layers));
     for (auto& layer : s.caches_) {
       layer.reserve(static_cast<std::size_t>(sequences));
-      for (index_t q = 0; q < sequences; ++q) layer.emplace_back(backend_, shape_, capacity);
+      for (index_t q = 0; q < sequences; ++q) layer.push_back(make_cache(capacity));
     }
-    s.bytes_ = static_cast<std::size_t>(sequences * config_.num_hidden_layers) *
-               static_cast<std::size_t>(capacity) * attention_type::cache_bytes_per_token(shape_, dtype::f32);
+    s.bytes_ = static_cast<std::size_t>(sequences * config_.num_hidden_layers * capacity) *
+               static_cast<std::size_t>(
+                   attention::mla_cost(shape_, config_.hidden_size, Form{}).cache_bytes_per_token(dtype::f32));
     return s;
   }
 
@@ -241,6 +244,13 @@ class deepseek_v3 {
     std::optional<moe::swiglu_weights> shared;
   };
 
+  cache_type make_cache(index_t capacity) const {
+    if constexpr (std::is_same_v<Form, attention::absorbed>)
+      return cache_type(backend_, capacity, shape_.kv_lora_rank(), shape_.qk_rope_head_dim());
+    else
+      return cache_type(backend_, capacity, shape_.heads(), shape_.qk_head_dim(), shape_.v_head_dim());
+  }
+
   static config validated(const config& c) {
     c.validate();
     if constexpr (Preset::is_static) require_same_shape(Preset::make_config(), c, "static");
@@ -341,7 +351,7 @@ class deepseek_v3 {
   model_options options_;
   mla_shape shape_;
   rope::table_maker rope_;
-  typename attention_type::options attention_options_{};
+  attention::mla_options attention_options_{};
   weight_view embed_, final_norm_, lm_head_;
   std::vector<layer_weights> layers_;
   std::vector<typename Backend::template buffer<float>> biases_;
