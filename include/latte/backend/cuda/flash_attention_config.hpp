@@ -1,0 +1,32 @@
+#pragma once
+// Constants and the shared-memory plan of the tensor-core flash attention kernel
+// (flash_attention.cuh). sizeof(flash_shared<D>) is the dynamic shared memory a CTA takes.
+
+#include <cstdint>
+
+#include "../../core/extents.hpp"
+
+namespace latte::cuda::kernels {
+
+template <int D>
+struct flash_config {
+  static_assert(D == 64 || D == 128, "flash attention is built for head dims 64 and 128");
+  static constexpr int head_dim = D;
+  static constexpr int warps = 8;
+  static constexpr int threads = warps * 32;
+  static constexpr int block_m = warps * 16;  // queries per CTA, 16 per warp
+  static constexpr int block_n = 64;          // keys per tile
+  static constexpr int stages = 2;            // K/V tiles in flight
+  // CTAs per SM the registers are budgeted for: d 128 needs more than 128 registers a thread.
+  static constexpr int min_blocks = D == 64 ? 2 : 1;
+};
+
+template <int D>
+struct flash_shared {
+  using cfg = flash_config<D>;
+  alignas(128) std::uint16_t q[cfg::block_m * D];               // bf16 bits, swizzled rows
+  alignas(128) std::uint16_t k[cfg::stages][cfg::block_n * D];
+  alignas(128) std::uint16_t v[cfg::stages][cfg::block_n * D];
+};
+
+}  // namespace latte::cuda::kernels
