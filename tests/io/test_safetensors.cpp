@@ -332,6 +332,8 @@ TEST_CASE("bad safetensors: wrong field types", "[io][safetensors][bad]") {
                     Contains("'w': data_offsets holds a string"));
   CHECK_THROWS_WITH(view_of(image(R"({"dtype":"F32","shape":[1],"data_offsets":[4,0]})")),
                     Contains("data_offsets [4, 0] end before they begin"));
+  CHECK_THROWS_WITH(view_of(io_test::raw_image(R"({"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4)),
+                    Contains("a tensor has an empty name"));
   CHECK_THROWS_WITH(view_of(io_test::raw_image(R"({"__metadata__":{"format":1}})", 0)),
                     Contains("__metadata__ 'format' is an integer, expected a string"));
   CHECK_THROWS_WITH(view_of(io_test::raw_image(R"({"__metadata__":[]})", 0)),

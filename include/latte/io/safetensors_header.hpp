@@ -170,6 +170,7 @@ inline safetensors_header parse_safetensors_header(std::span<const std::byte> im
       }
       continue;
     }
+    require(!name.empty(), source, ": a tensor has an empty name");
     require(entry.is_object(), source, ": tensor '", name, "' is ", detail::json_kind(entry),
             ", expected an object with dtype, shape and data_offsets");
 
