@@ -36,6 +36,15 @@ inline constexpr minifloat_format bf16_format{8, 7, true};
 inline constexpr minifloat_format fp16_format{5, 10, true};
 inline constexpr minifloat_format e4m3fn_format{4, 3, false};
 
+// Whether an encoding is a NaN: exponent all ones and a non-zero mantissa (IEEE-like), or
+// S.1111.111 (e4m3fn).
+inline bool is_nan_encoding(const minifloat_format& f, std::uint32_t bits) {
+  const std::uint32_t m_mask = (1u << f.mantissa_bits) - 1;
+  const std::uint32_t e_mask = (1u << f.exponent_bits) - 1;
+  const std::uint32_t e = (bits >> f.mantissa_bits) & e_mask, m = bits & m_mask;
+  return e == e_mask && (f.ieee_specials ? m != 0 : m == m_mask);
+}
+
 // The value of one encoding, in double (NaN and +-Inf included).
 inline double decode(const minifloat_format& f, std::uint32_t bits) {
   const std::uint32_t m_mask = (1u << f.mantissa_bits) - 1;
@@ -114,6 +123,8 @@ class minifloat_table {
   }
 
   bool is_nan_entry(std::size_t i) const { return !format_.ieee_specials && i == entries_.size() - 1; }
+  // Whether x == midpoints()[i] rounds to entry i + 1 (its encoding is even) rather than i.
+  bool tie_goes_up(std::size_t i) const { return tie_goes_up_[i]; }
 
  private:
   minifloat_format format_;

@@ -96,6 +96,8 @@ TEST_CASE("the independent model agrees with the formats' published facts", "[co
   CHECK(decode(e4m3fn_format, 0x78) == 256.0);  // S.1111.000 is finite in the FN variant
   CHECK(std::isinf(decode(fp16_format, 0x7c00)));
   CHECK(std::isnan(decode(bf16_format, 0x7fc0)));
+  for (const minifloat_format* f : {&bf16_format, &fp16_format, &e4m3fn_format})
+    for (std::uint32_t b = 0; b < f->patterns(); ++b) REQUIRE(is_nan_encoding(*f, b) == std::isnan(decode(*f, b)));
 }
 
 TEST_CASE("anchor values round as the formats require", "[core][conversion]") {
