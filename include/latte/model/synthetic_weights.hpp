@@ -358,13 +358,19 @@ class synthetic_weights final : public weight_source {
     w.cols = cols;
     w.row_stride = cols;
     w.block = options_.block;
-    const index_t grain = std::max<index_t>(1, 16384 / std::max<index_t>(cols, 1));
+    // Blocks of about 64 Ki elements, dealt dynamically (a busy machine slows workers unevenly).
+    const index_t grain = std::max<index_t>(1, 65536 / std::max<index_t>(cols, 1));
+    const index_t blocks = (rows + grain - 1) / grain;
+    auto for_rows = [&](auto&& row) {
+      cpu::parallel_for(options_.threads, blocks, [&](index_t b) {
+        for (index_t r = b * grain, end = std::min(rows, r + grain); r < end; ++r) row(r);
+      });
+    };
     switch (type) {
       case dtype::bf16: {
         auto* values = reinterpret_cast<std::uint16_t*>(memory.data());
-        cpu::parallel_ranges(options_.threads, rows, grain, [&](index_t r0, index_t r1) {
-          for (index_t r = r0; r < r1; ++r)
-            detail::fill_bf16_row(values + r * cols, cols, detail::row_key(key, r), offset, amplitude);
+        for_rows([&](index_t r) {
+          detail::fill_bf16_row(values + r * cols, cols, detail::row_key(key, r), offset, amplitude);
         });
         break;
       }
@@ -387,9 +393,7 @@ class synthetic_weights final : public weight_source {
                           16777216.0f;
           scales[i] = amplitude / fp8_e4m3::max_finite * (0.75f + 0.5f * u);
         }
-        cpu::parallel_ranges(options_.threads, rows, grain, [&](index_t r0, index_t r1) {
-          for (index_t r = r0; r < r1; ++r) detail::fill_fp8_row(values + r * cols, cols, detail::row_key(key, r));
-        });
+        for_rows([&](index_t r) { detail::fill_fp8_row(values + r * cols, cols, detail::row_key(key, r)); });
         w.scale_inv = scales;
         w.scale_cols = scale_cols;
         break;
