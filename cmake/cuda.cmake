@@ -18,11 +18,12 @@ set(LATTE_CUDA_BACKEND_ARCHITECTURES 90a CACHE STRING "CUDA architectures of lat
 set_target_properties(latte_cuda_backend PROPERTIES POSITION_INDEPENDENT_CODE ON CUDA_SEPARABLE_COMPILATION OFF
                                                     CUDA_ARCHITECTURES "${LATTE_CUDA_BACKEND_ARCHITECTURES}")
 # C++20 is passed by hand: CMake 3.25 knows no CUDA20 dialect flags for nvcc 13 (so no
-# CUDA_STANDARD / compile features here; consumers get C++20 from latte::latte). Kernels use
+# CUDA_STANDARD / PUBLIC compile features; C++ consumers get cxx_std_20 through INTERFACE). Kernels use
 # constexpr helpers of core/ in device code; -lineinfo keeps profiles readable.
 target_compile_options(latte_cuda_backend PRIVATE
   $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20 --expt-relaxed-constexpr -lineinfo>
   $<$<AND:$<COMPILE_LANGUAGE:CUDA>,$<BOOL:${LATTE_CUDA_PTXAS_VERBOSE}>>:-Xptxas=-v>)
+target_compile_features(latte_cuda_backend INTERFACE cxx_std_20)  # for its C++ consumers only
 target_link_libraries(latte_cuda_backend PUBLIC CUDA::cudart CUDA::cublas)
 
 if(LATTE_INSTALL)

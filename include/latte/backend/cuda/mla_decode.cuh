@@ -103,6 +103,7 @@ __global__ void __launch_bounds__(mla_decode_config::threads, 1)
     for (int j = 0; j < cfg::k_boxes; ++j) ptx::tma_load_2d(s.q[j], &q_map, j * cfg::box_cols, q_row, &s.q_full);
     for (int i = 0; i < min(tiles, cfg::stages); ++i) issue_page(i);
   }
+  __syncwarp();  // the .aligned ldmatrix / mma below need warp 0 converged again
 
   // Consumers. This thread's rows: local row lr(mt2, half) = 32 rh + 16 mt2 + lane / 4 + 8 half.
   const int rh = warp >> 2, quarter = warp & 3;
@@ -260,6 +261,7 @@ __global__ void __launch_bounds__(mla_decode_config::threads, 1)
       ptx::mbarrier_wait(&s.empty[st], (i >> 1) & 1);
       issue_page(i + cfg::stages);
     }
+    __syncwarp();
   }
 
   // Row sums over the quad and the four key quarters.

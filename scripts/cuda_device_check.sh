@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Builds the CUDA backend on a GPU machine, runs its tests, its benchmarks and the PyTorch peers in
+# one go, and leaves the logs, the JSON and a plot under $OUT (default: build-device/out).
+#
+#   scripts/cuda_device_check.sh [tests] [bench] [peers] [model]   (default: all of them)
+#
+# Dependencies: found by find_package as usual; a folder .deps/ at the repository root (headers
+# and CMake package files of Eigen, nlohmann-json, Catch2 and Google Benchmark) is used instead
+# when present, for machines that have none of them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+OUT=${OUT:-$root/build-device/out}
+mkdir -p "$OUT"
+steps=${*:-tests bench peers model}
+want() { [[ " $steps " == *" $1 "* ]]; }
+log=$OUT/device.log
+: > "$log"
+say() { echo "== $*" | tee -a "$log"; }
+
+say "$(date -u +%Y-%m-%dT%H:%M:%SZ) steps: $steps"
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv 2>&1 | tee -a "$log"
+nvcc --version | tail -2 | tee -a "$log"
+
+deps=()
+if [[ -d .deps/cmake ]]; then
+  deps=(-DEigen3_DIR=$root/.deps/cmake/Eigen3 -Dnlohmann_json_DIR=$root/.deps/cmake/nlohmann_json
+        -DCatch2_DIR=$root/.deps/cmake/Catch2 -Dbenchmark_DIR=$root/.deps/cmake/benchmark)
+  export LD_LIBRARY_PATH=$root/.deps/lib:${LD_LIBRARY_PATH:-}
+fi
+generator=()
+command -v ninja > /dev/null && generator=(-G Ninja)
+build=build-device
+say "configure"
+cmake -S . -B $build "${generator[@]}" -DLATTE_CUDA=ON -DCMAKE_BUILD_TYPE=Release -DLATTE_BUILD_EXAMPLES=ON \
+  -DLATTE_NATIVE=OFF -DLATTE_CUDA_PTXAS_VERBOSE=ON "${deps[@]}" >> "$log" 2>&1 || { say "configure failed"; tail -30 "$log"; exit 1; }
+targets=(bench_cuda)
+for t in $(ls tests/cuda/cuda_*.cpp 2>/dev/null | xargs -n1 basename | sed 's/\.cpp$//'); do
+  [[ " ${targets[*]} " == *" $t "* ]] || targets+=("$t")
+done
+say "build ${targets[*]}"
+start=$(date +%s)
+cmake --build $build -j "$(nproc)" --target "${targets[@]}" > "$OUT/build.log" 2>&1
+status=$?
+say "build status $status in $(( $(date +%s) - start )) s"
+grep -E "error|spill|Used [0-9]+ registers" "$OUT/build.log" | grep -B1 -E "error|[1-9][0-9]* bytes spill" | head -40 | tee -a "$log"
+[[ $status -eq 0 ]] || { tail -40 "$OUT/build.log"; exit 1; }
+
+run_test() {  # name, timeout, extra arguments
+  local t=$build/tests/$1
+  [[ -x $t ]] || { say "$1 missing"; return; }
+  say "test $1"
+  timeout "$2" "$t" "${@:3}" --durations yes >> "$OUT/tests.log" 2>&1
+  local rc=$?
+  say "$1 rc=$rc"
+  tail -3 "$OUT/tests.log" | tee -a "$log"
+}
+
+if want tests; then
+  run_test cuda_parity 150
+  run_test cuda_fused 150
+fi
+
+if want bench; then
+  say "bench_cuda"
+  timeout 200 $build/bench/bench_cuda --benchmark_format=json --benchmark_out="$OUT/bench_cuda.json" \
+    --benchmark_out_format=json 2>&1 | tee -a "$log" | grep -E "^(mla|flash|moe)"
+fi
+
+if want model; then
+  run_test cuda_model 200
+fi
+if want tests || want model; then
+  grep -E "FAILED|failed|with expansion|CAPTURE|relative error|greedy tokens|error " "$OUT/tests.log" | head -60 >> "$log"
+fi
+
+if want peers; then
+  say "peers"
+  PYTHONUNBUFFERED=1 timeout 300 python3 bench/peers/cuda_torch_gpu_peers.py --out "$OUT/peers.json" 2>&1 | tee -a "$log"
+  if [[ -f "$OUT/bench_cuda.json" && -f "$OUT/peers.json" ]]; then
+    python3 bench/peers/cuda_report.py "$OUT/bench_cuda.json" "$OUT/peers.json" --out "$OUT" \
+      --command "scripts/cuda_device_check.sh $steps" 2>&1 | tee -a "$log"
+  fi
+fi
+say "done $(date -u +%Y-%m-%dT%H:%M:%SZ)"
