@@ -1,7 +1,9 @@
 #pragma once
 // The CPU backend's only source of threads: OpenMP teams of exactly `threads` workers, opened per
 // call. Inside a team, Eigen is told to stay single-threaded (a per-team setting that ends with
-// the team), so no call opens threads beyond the backend's count.
+// the team), and so is the calling thread when the work runs on it alone (Eigen would otherwise
+// open a team of omp_get_max_threads() for a large product), so no call opens threads beyond the
+// backend's count.
 
 #include <algorithm>
 #include <atomic>
@@ -56,6 +58,20 @@ class first_exception {
   std::mutex mutex_;
   std::atomic<bool> failed_{false};
 };
+
+// Runs work on the calling thread with OpenMP's thread count for new teams set to 1 (so that
+// Eigen stays single-threaded), restoring the caller's setting afterwards.
+template <class Work>
+void run_alone(Work&& work) {
+#if defined(_OPENMP)
+  struct restore {
+    int threads;
+    ~restore() { omp_set_num_threads(threads); }
+  } const guard{omp_get_max_threads()};
+  omp_set_num_threads(1);
+#endif
+  work();
+}
 }  // namespace detail
 
 // Calls body(worker, workers) on `threads` workers.
@@ -73,7 +89,7 @@ void run_team(int threads, Body&& body) {
     return;
   }
 #endif
-  body(0, 1);
+  detail::run_alone([&] { body(0, 1); });
 }
 
 // Calls body(begin, end) over [0, n) split into contiguous chunks, one per worker, aligned to
@@ -110,7 +126,9 @@ void parallel_for(int threads, index_t n, Body&& body) {
     return;
   }
 #endif
-  for (index_t i = 0; i < n; ++i) body(i);
+  detail::run_alone([&] {
+    for (index_t i = 0; i < n; ++i) body(i);
+  });
 }
 
 }  // namespace latte::cpu
