@@ -1,8 +1,17 @@
 #pragma once
 // y[m, n] = alpha * x[m, k] . op(w) + beta * y on the CPU, float32 arithmetic over any weight
-// storage. Work is cut into tiles of weight rows (and of x rows when the weight is narrow); a
-// tile of non-f32 weights is widened to f32 in a per-thread scratch sized to stay in L2, then
-// multiplied by Eigen's GEMM. f32 weights are multiplied in place.
+// storage.
+//
+// f32 weights (without block scales) need no conversion: Eigen's GEMM runs on them in place, one
+// product per worker over a contiguous share of the output columns (or of x's rows when the
+// weight is narrow). Eigen blocks for the caches itself; cutting its product finer would only
+// repeat its packing of x for every piece.
+//
+// Other weights are cut into tiles of weight rows (and of x rows when the weight is narrow); a
+// tile is widened to f32 in a per-thread scratch, then multiplied by Eigen's GEMM. The scratch
+// stays near 256 KiB (in L2) when x has few rows, as in decode, where the product is a pass over
+// the weights; with many rows each tile also costs a repacking of x, so tiles grow to 4 MiB to
+// spread that over more columns.
 
 #include <algorithm>
 #include <vector>
@@ -82,8 +91,20 @@ inline void gemm(int threads, matrix_view<const float> x, const weight_view& w, 
     return;
   }
 
-  // Tile width: a widened tile of cols x k floats stays near 256 KiB.
-  const index_t tile_cols = std::clamp<index_t>((65536 / std::max<index_t>(k, 1)) / 16 * 16, 16, 512);
+  if (w.type == dtype::f32 && !w.has_block_scales()) {
+    const bool split_rows = m >= 4 * n;  // tall and narrow: share x's rows instead
+    parallel_ranges(threads, split_rows ? m : n, split_rows ? 8 : 16, [&](index_t begin, index_t end) {
+      if (split_rows)
+        detail::gemm_tile(x, w, y, options, begin, end, 0, n);
+      else
+        detail::gemm_tile(x, w, y, options, 0, m, begin, end);
+    });
+    return;
+  }
+
+  // Tile width: a widened tile of cols x k floats stays near 256 KiB, or 4 MiB for many rows.
+  const index_t scratch_floats = m >= 32 ? index_t{1} << 20 : index_t{1} << 16;
+  const index_t tile_cols = std::clamp<index_t>((scratch_floats / std::max<index_t>(k, 1)) / 16 * 16, 16, 512);
   const index_t col_tiles = (n + tile_cols - 1) / tile_cols;
   const index_t row_tiles =
       col_tiles >= threads ? 1 : std::clamp<index_t>((m + 31) / 32, 1, std::max<index_t>(threads, 1));
