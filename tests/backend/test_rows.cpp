@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include <latte/backend/cpu/backend.hpp>
@@ -118,4 +119,22 @@ TEST_CASE("row primitives reject out-of-range ids and mismatched shapes, naming 
   CHECK_THROWS_WITH(b.dequantize(table.view(), wide.view()), Catch::StartsWith("dequantize:"));
   CHECK_THROWS_WITH(b.dequantize(table.view().row_range(0, 3), wide.view()), Catch::StartsWith("dequantize:"));
   CHECK_NOTHROW(b.dequantize(table.view().row_range(2, 3), out.view()));
+}
+
+TEST_CASE("allocate, upload and download move host data through backend buffers", "[backend][memory]") {
+  const cpu::backend b{2};
+  STATIC_REQUIRE(backend_policy<cpu::backend>);
+  cpu::backend::buffer<float> buf = b.allocate<float>(1000);
+  REQUIRE(buf.size() == 1000);
+  for (float v : buf) REQUIRE(v == 0.0f);
+  const std::vector<float> src = random_values(1000, 141u);
+  b.upload(std::span<const float>(src), buf.data());
+  b.synchronize();
+  std::vector<float> back(1000);
+  b.download(buf.data(), std::span<float>(back));
+  CHECK(back == src);
+  b.upload(std::span<const float>(), buf.data());  // empty copies are fine
+  b.download(buf.data(), std::span<float>());
+  const cpu::backend::buffer<std::int32_t> ids = b.allocate<std::int32_t>(0);
+  CHECK(ids.empty());
 }
