@@ -80,6 +80,11 @@ TEST_CASE("causal masks with query offsets", "[attention][cpu]") {
       const double error = run(problem{37, 6, 100, 3, 48, 40, attention_options{0.2f, true, offset}}, threads, 21);
       CHECK(error <= 1e-5);
     }
+  // A long causal prefill: several query blocks, the diagonal crossing key blocks.
+  for (int threads : {1, 2}) {
+    CHECK(run(problem{150, 4, 150, 4, 32, 32, attention_options{0.18f, true, 0}}, threads, 22) <= 1e-5);
+    CHECK(run(problem{150, 8, 230, 2, 32, 16, attention_options{0.18f, true, 80}}, threads, 23) <= 1e-5);
+  }
   // A query that sees no key at all gets zeros.
   std::vector<float> q(4 * 2 * 8, 1.0f), k(3 * 2 * 8, 1.0f), v(3 * 2 * 8, 1.0f), out(4 * 2 * 8, 7.0f);
   cpu::backend{}.attention(dtensor_view<const float, 3>(q.data(), dextents<3>(4, 2, 8)),
