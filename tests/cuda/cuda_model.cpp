@@ -1,7 +1,9 @@
 // The DeepSeek-V3 decoder on the CUDA backend against transformers' float64 oracle on the tiny
 // checkpoints (tests/data/dsv3-tiny, dsv3-tiny-fp8): logits within 1e-4 (relative, Frobenius) in
-// f32 mode and 2e-2 in bf16 mode, the greedy continuation, prefill-then-decode, and
-// latte-generate --backend cuda printing the oracle's greedy tokens.
+// f32 mode and 2e-2 in bf16 mode (the default, split activations), the greedy continuation,
+// prefill-then-decode, and latte-generate --backend cuda printing the oracle's greedy tokens.
+// bf16_single_pass is measured and reported: one bf16 rounding of every GEMM input flips
+// near-tied expert choices, so its logits stray further (checked only against 0.25).
 
 #include <catch2/catch.hpp>
 
@@ -23,8 +25,16 @@ using latte::index_t;
 using model_t = latte::model::deepseek_v3<latte::cuda::backend>;
 
 double logits_tolerance(latte::cuda::compute_precision p) {
-  return p == latte::cuda::compute_precision::f32 ? 1e-4 : 2e-2;
+  switch (p) {
+    case latte::cuda::compute_precision::f32: return 1e-4;
+    case latte::cuda::compute_precision::bf16: return 2e-2;
+    default: return 0.25;
+  }
 }
+
+const latte::cuda::compute_precision all_precisions[] = {latte::cuda::compute_precision::f32,
+                                                         latte::cuda::compute_precision::bf16,
+                                                         latte::cuda::compute_precision::bf16_single_pass};
 
 std::string joined(const std::vector<std::int32_t>& ids) {
   std::string s;
@@ -39,7 +49,7 @@ TEMPLATE_TEST_CASE_SIG("cuda: decoder logits match transformers on the tiny chec
   LATTE_REQUIRE_GPU();
   const std::string name = Quantised ? "dsv3-tiny-fp8" : "dsv3-tiny";
   const oracle::reference ref(name);
-  for (const auto prec : {latte::cuda::compute_precision::f32, latte::cuda::compute_precision::bf16}) {
+  for (const auto prec : all_precisions) {
     oracle::checkpoint ckpt(name);
     const latte::cuda::backend gpu(latte::cuda::backend_options{prec, 0});
     model_t model(gpu, ckpt.config, ckpt.weights);
@@ -54,13 +64,23 @@ TEMPLATE_TEST_CASE_SIG("cuda: decoder logits match transformers on the tiny chec
     INFO(name << " " << latte::test::precision_name(prec) << " logits relative error " << error);
     CHECK(error < logits_tolerance(prec));
     WARN(name << " cuda " << latte::test::precision_name(prec) << " logits relative error " << error);
-    for (int layer = 0; layer < 4; ++layer) {
-      const std::string key = "layer" + std::to_string(layer) + ".out";
-      REQUIRE(seen.tensors.count(key) == 1);
-      const double e = oracle::relative_error(seen.tensors.at(key), ref.floats(key));
-      INFO(key << " relative error " << e);
-      CHECK(e < logits_tolerance(prec));
-    }
+    std::string report;
+    for (int layer = 0; layer < 4; ++layer)
+      for (const char* part : {".attn.out", ".mlp.out", ".out"}) {
+        const std::string key = "layer" + std::to_string(layer) + part;
+        REQUIRE(seen.tensors.count(key) == 1);
+        const double e = oracle::relative_error(seen.tensors.at(key), ref.floats(key));
+        report += " " + key + " " + std::to_string(e);
+        INFO(key << " relative error " << e);
+        CHECK(e < logits_tolerance(prec));
+      }
+    const auto want_experts = ref.ints("layer1.router.topk_idx");
+    const auto& got_experts = seen.routed_experts.at(1);
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < got_experts.size() && i < want_experts.size(); ++i)
+      differ += got_experts[i] != want_experts[i];
+    WARN(name << " cuda " << latte::test::precision_name(prec) << ":" << report << "; layer-1 routing slots differing: "
+              << differ << " of " << want_experts.size());
   }
 }
 
@@ -73,7 +93,7 @@ TEMPLATE_TEST_CASE_SIG("cuda: greedy generation reproduces transformers' tokens"
   const auto expected = ref.ints("greedy.tokens");
   const std::size_t prompt_len = static_cast<std::size_t>(ref.shape("greedy.prompt")[1]);
   const std::size_t new_tokens = static_cast<std::size_t>(ref.shape("greedy.tokens")[1]);
-  for (const auto prec : {latte::cuda::compute_precision::f32, latte::cuda::compute_precision::bf16}) {
+  for (const auto prec : all_precisions) {
     oracle::checkpoint ckpt(name);
     model_t model(latte::cuda::backend(latte::cuda::backend_options{prec, 0}), ckpt.config, ckpt.weights);
     for (std::size_t row = 0; row < 2; ++row) {
@@ -83,14 +103,13 @@ TEMPLATE_TEST_CASE_SIG("cuda: greedy generation reproduces transformers' tokens"
       const auto want = oracle::row_ids(expected, row, new_tokens);
       INFO(name << " " << latte::test::precision_name(prec) << " row " << row << ": got " << joined(result.tokens)
                 << ", want " << joined(want));
-      if (prec == latte::cuda::compute_precision::f32) {
+      if (prec != latte::cuda::compute_precision::bf16_single_pass) {
         CHECK(result.tokens == want);
       } else {
-        // bf16 operands can flip a near-tie between two tokens; report, and require the prefix.
+        // One bf16 rounding per GEMM can flip a near-tie between two tokens: report only.
         std::size_t same = 0;
         while (same < want.size() && result.tokens[same] == want[same]) ++same;
         WARN(name << " bf16 row " << row << ": " << same << " of " << want.size() << " greedy tokens match");
-        CHECK(same >= want.size() / 2);
       }
     }
   }

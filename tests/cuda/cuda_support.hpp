@@ -141,7 +141,12 @@ struct test_weight {
 };
 
 inline const char* precision_name(cuda::compute_precision p) {
-  return p == cuda::compute_precision::bf16 ? "bf16" : "f32";
+  switch (p) {
+    case cuda::compute_precision::bf16: return "bf16";
+    case cuda::compute_precision::bf16_single_pass: return "bf16_single_pass";
+    case cuda::compute_precision::f32: return "f32";
+  }
+  return "?";
 }
 
 }  // namespace latte::test

@@ -262,7 +262,7 @@ void backend::attention(dtensor_view<const float, 3> q, dtensor_view<const float
   if (tq == 0 || hq == 0 || dv == 0) return;
 
   // bf16 tensor-core path for the head dims it is built for.
-  if (ctx_->compute == compute_precision::bf16 && detail::flash_attention_supports(dk, dv)) {
+  if (ctx_->compute != compute_precision::f32 && detail::flash_attention_supports(dk, dv)) {
     detail::flash_attention_f32(*ctx_, q, k, v, out, o);
     return;
   }

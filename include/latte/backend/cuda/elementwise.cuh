@@ -123,6 +123,19 @@ static __global__ void rows_to_bf16(const float* src, index_t batch_stride, inde
   dst[i] = __float2bfloat16_rn(v);
 }
 
+// The same, as a hi + lo pair: hi = bf16(v), lo = bf16(v - hi).
+static __global__ void rows_to_bf16_pair(const float* src, index_t batch_stride, index_t row_stride,
+                                         index_t rows_per_batch, __nv_bfloat16* hi, __nv_bfloat16* lo, index_t rows,
+                                         index_t cols) {
+  const index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= rows * cols) return;
+  const index_t r = i / cols, c = i % cols;
+  const float v = src[(r / rows_per_batch) * batch_stride + (r % rows_per_batch) * row_stride + c];
+  const __nv_bfloat16 h = __float2bfloat16_rn(v);
+  hi[i] = h;
+  lo[i] = __float2bfloat16_rn(v - __bfloat162float(h));
+}
+
 static __global__ void f32_to_bf16(const float* src, __nv_bfloat16* dst, index_t n) {
   const index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) dst[i] = __float2bfloat16_rn(src[i]);
@@ -132,20 +145,24 @@ static __global__ void bf16_to_f32(const __nv_bfloat16* src, float* dst, index_t
   if (i < n) dst[i] = __bfloat162float(src[i]);
 }
 
-// out[r][c] = T(w[r][c]) for r < rows, c < cols of the view; out has row stride ldo. Each thread
-// widens four consecutive elements.
+// out[r][c] = T(w[r][c]) for r < rows, c < cols of the view; out has row stride ldo. With `lo`
+// (bf16 only), the rounding remainder bf16(v - out) goes there. Each thread widens four
+// consecutive elements.
 template <class S, class T>
-static __global__ void dequantize(weight_view w, T* out, index_t ldo) {
+__global__ void dequantize(weight_view w, T* out, index_t ldo, T* lo) {
   const index_t quads = (w.cols + 3) / 4;
   const index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= w.rows * quads) return;
   const index_t r = i / quads, c0 = (i % quads) * 4;
   for (index_t c = c0; c < c0 + 4 && c < w.cols; ++c) {
     const float v = detail::load_weight_as<S>(w, r, c);
-    if constexpr (sizeof(T) == 4)
+    if constexpr (sizeof(T) == 4) {
       out[r * ldo + c] = v;
-    else
-      out[r * ldo + c] = __float2bfloat16_rn(v);
+    } else {
+      const __nv_bfloat16 h = __float2bfloat16_rn(v);
+      out[r * ldo + c] = h;
+      if (lo != nullptr) lo[r * ldo + c] = __float2bfloat16_rn(v - __bfloat162float(h));
+    }
   }
 }
 

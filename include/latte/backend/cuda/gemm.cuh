@@ -1,11 +1,14 @@
 #pragma once
-// y[m, n] = alpha * x[m, k] . op(w) + beta * y through cuBLAS, with the operand precision of the
-// backend:
-//   bf16 mode, bf16 weight     x is rounded to bf16 in scratch; bf16 x bf16 -> f32, f32 accumulation
-//   bf16 mode, f32 weight      f32 operands on bf16 tensor cores (CUBLAS_COMPUTE_32F_FAST_16BF)
-//   f32 mode, f32 weight       plain f32 (CUBLAS_COMPUTE_32F, no TF32)
-//   anything else (fp8 with    the weight is dequantised (block scales applied) into scratch in the
-//   block scales, f16, ...)    operand type, in chunks of output columns, then multiplied as above
+// y[m, n] = alpha * x[m, k] . op(w) + beta * y through cuBLAS, in the operand precision of the
+// backend (options.hpp):
+//   f32                    float32 operands, CUBLAS_COMPUTE_32F (no TF32); other weight types are
+//                          dequantised (block scales applied) into float32 scratch first
+//   bf16_single_pass       x rounded to bf16 in scratch; bf16 weights used in place, others
+//                          dequantised to bf16 (f32 weights: CUBLAS_COMPUTE_32F_FAST_16BF); one product
+//   bf16 (split)           x as hi + lo bf16: y = W.x_hi + W.x_lo with bf16 weights; weights that
+//                          are not bf16 are split too and W_lo.x_hi is added (three products);
+//                          f32 weights multiply in float32
+// Dequantised weights go through scratch in chunks of output columns.
 //
 // Row-major to column-major: y^T = op(w)^T x^T, so cuBLAS sees C = y (n x m, ld = y row stride),
 // A = w (transposed for the out_in layout), B = x (k x m, ld = x row stride).
@@ -23,12 +26,12 @@ namespace latte::cuda::detail {
 
 // Widens (and scales) a weight view into dst [w.rows, w.cols] (row stride ld) as T.
 template <class T>
-void dequantize_into(const context& ctx, const weight_view& w, T* dst, index_t ld) {
+void dequantize_into(const context& ctx, const weight_view& w, T* dst, index_t ld, T* lo = nullptr) {
   if (w.rows == 0 || w.cols == 0) return;
   const index_t quads = (w.cols + 3) / 4;
   visit_weight_type(w.type, [&](auto s) {
     using S = decltype(s);
-    kernels::dequantize<S, T><<<blocks_for(w.rows * quads, 256), 256, 0, ctx.stream>>>(w, dst, ld);
+    kernels::dequantize<S, T><<<blocks_for(w.rows * quads, 256), 256, 0, ctx.stream>>>(w, dst, ld, lo);
   });
   LATTE_CUDA_LAUNCHED();
 }
@@ -39,6 +42,14 @@ inline void rows_to_bf16(const context& ctx, const float* x, index_t batch_strid
   if (rows == 0 || cols == 0) return;
   kernels::rows_to_bf16<<<blocks_for(rows * cols, 256), 256, 0, ctx.stream>>>(x, batch_stride, row_stride, per_batch,
                                                                                dst, rows, cols);
+  LATTE_CUDA_LAUNCHED();
+}
+
+inline void rows_to_bf16_pair(const context& ctx, const float* x, index_t batch_stride, index_t row_stride,
+                              index_t per_batch, __nv_bfloat16* hi, __nv_bfloat16* lo, index_t rows, index_t cols) {
+  if (rows == 0 || cols == 0) return;
+  kernels::rows_to_bf16_pair<<<blocks_for(rows * cols, 256), 256, 0, ctx.stream>>>(x, batch_stride, row_stride,
+                                                                                    per_batch, hi, lo, rows, cols);
   LATTE_CUDA_LAUNCHED();
 }
 
@@ -87,10 +98,14 @@ inline void gemm_strided(const context& ctx, const float* x, index_t xs0, index_
                          index_t rows_per_matrix, index_t row_step, float* y, index_t ys0, index_t ys1, index_t batch,
                          index_t m, index_t n, index_t k, const gemm_options& o) {
   const bool out_in = o.layout == weight_layout::out_in;
-  const bool f32_mode = ctx.compute == compute_precision::f32;
+  const compute_precision mode = ctx.compute;
+  const bool f32_mode = mode == compute_precision::f32;
+  const bool split = mode == compute_precision::bf16;
   const bool plain = !w.has_block_scales();
-  const bool direct_bf16 = !f32_mode && plain && w.type == dtype::bf16;
   const bool direct_f32 = plain && w.type == dtype::f32;
+  const bool direct_bf16 = !f32_mode && plain && w.type == dtype::bf16;
+  // f32 weights: float32 products, except in single-pass mode (bf16 tensor cores inside cuBLAS).
+  const bool f32_products = f32_mode || (direct_f32 && split);
 
   blas_call g;
   g.transpose_a = out_in;
@@ -102,99 +117,102 @@ inline void gemm_strided(const context& ctx, const float* x, index_t xs0, index_
   g.stride_c = ys0;
   g.batch = batch;
   g.alpha = o.alpha;
-  g.beta = o.beta;
 
-  // The x operand: f32 in place, or bf16 in scratch.
-  const bool bf16_operands = !f32_mode && !direct_f32;
+  // Scratch: the bf16 x (one or two copies), the dequantised weight (one or two copies).
+  const bool x_in_bf16 = !f32_products && !direct_f32;
+  const int x_parts = x_in_bf16 ? (split ? 2 : 1) : 0;
+  const bool dequantise = !direct_f32 && !direct_bf16;
+  const int w_parts = dequantise ? (split && !f32_mode ? 2 : 1) : 0;
+  const std::size_t w_elem = f32_mode ? sizeof(float) : sizeof(__nv_bfloat16);
+  const index_t w_rows_batched = (batch - 1) * row_step + rows_per_matrix;
+  const index_t chunk = batch > 1 ? n
+                                  : std::max<index_t>(128, std::min<index_t>(n, dequant_chunk_elements / std::max<index_t>(k, 1)) / 128 * 128);
+  const std::size_t w_elements = batch > 1 ? static_cast<std::size_t>(w_rows_batched * w.cols)
+                                           : static_cast<std::size_t>(std::min(chunk, n) * k);
   scratch_plan plan;
-  const std::size_t x_offset = bf16_operands ? plan.add<__nv_bfloat16>(static_cast<std::size_t>(batch * m * k)) : 0;
+  std::size_t x_offset[2] = {0, 0}, w_offset[2] = {0, 0};
+  for (int i = 0; i < x_parts; ++i) x_offset[i] = plan.add<__nv_bfloat16>(static_cast<std::size_t>(batch * m * k));
+  for (int i = 0; i < w_parts; ++i) {
+    w_offset[i] = plan.bytes;
+    plan.bytes += (w_elements * w_elem + 255) / 256 * 256;
+  }
+  void* scratch = plan.bytes != 0 ? ctx.reserve(plan.bytes) : nullptr;
 
-  if (direct_bf16 || direct_f32) {
-    void* scratch = plan.bytes != 0 ? ctx.reserve(plan.bytes) : nullptr;
-    if (bf16_operands) {
-      __nv_bfloat16* xb = at<__nv_bfloat16>(scratch, x_offset);
-      rows_to_bf16(ctx, x, xs0, xs1, m, xb, batch * m, k);
-      g.b = xb;
-      g.b_type = CUDA_R_16BF;
-      g.ldb = k;
-      g.stride_b = m * k;
-    } else {
-      g.b = x;
-      g.b_type = CUDA_R_32F;
-      g.ldb = xs1;
-      g.stride_b = xs0;
-    }
-    g.a = w.data;
-    g.a_type = direct_bf16 ? CUDA_R_16BF : CUDA_R_32F;
-    g.lda = w.row_stride;
-    g.stride_a = row_step * w.row_stride;
-    g.compute = direct_f32 && !f32_mode ? CUBLAS_COMPUTE_32F_FAST_16BF : CUBLAS_COMPUTE_32F;
-    run_blas(ctx, g);
+  // The x operand(s).
+  const void* xb[2] = {x, nullptr};
+  cudaDataType_t x_type = CUDA_R_32F;
+  index_t ldb = xs1, stride_b = xs0;
+  if (x_parts == 1) {
+    auto* hi = at<__nv_bfloat16>(scratch, x_offset[0]);
+    rows_to_bf16(ctx, x, xs0, xs1, m, hi, batch * m, k);
+    xb[0] = hi;
+  } else if (x_parts == 2) {
+    auto* hi = at<__nv_bfloat16>(scratch, x_offset[0]);
+    auto* lo = at<__nv_bfloat16>(scratch, x_offset[1]);
+    rows_to_bf16_pair(ctx, x, xs0, xs1, m, hi, lo, batch * m, k);
+    xb[0] = hi;
+    xb[1] = lo;
+  }
+  if (x_parts > 0) {
+    x_type = CUDA_R_16BF;
+    ldb = k;
+    stride_b = m * k;
+  }
+  g.b_type = x_type;
+  g.ldb = ldb;
+  g.stride_b = stride_b;
+
+  // Sum of the products (weight part, x part) into C, the first with beta.
+  auto products = [&](const void* const* wa, int wn, cudaDataType_t a_type, index_t lda, index_t stride_a,
+                      float* c, index_t n_cols) {
+    g.a_type = a_type;
+    g.lda = lda;
+    g.stride_a = stride_a;
+    g.c = c;
+    g.n = n_cols;
+    g.compute = (a_type == CUDA_R_32F && !f32_products) ? CUBLAS_COMPUTE_32F_FAST_16BF : CUBLAS_COMPUTE_32F;
+    float beta = o.beta;
+    auto one = [&](const void* a, const void* b) {
+      g.a = a;
+      g.b = b;
+      g.beta = beta;
+      run_blas(ctx, g);
+      beta = 1.0f;
+    };
+    one(wa[0], xb[0]);
+    if (x_parts == 2) one(wa[0], xb[1]);
+    if (wn == 2) one(wa[1], xb[0]);
+  };
+
+  if (!dequantise) {
+    const void* wa[1] = {w.data};
+    products(wa, 1, direct_bf16 ? CUDA_R_16BF : CUDA_R_32F, w.row_stride, row_step * w.row_stride, y, n);
     return;
   }
 
-  // Dequantise the weight in the operand type. Batched: the rows every matrix reads, at once.
-  const std::size_t elem = f32_mode ? sizeof(float) : sizeof(__nv_bfloat16);
   const cudaDataType_t op_type = f32_mode ? CUDA_R_32F : CUDA_R_16BF;
-  g.a_type = op_type;
-  g.compute = CUBLAS_COMPUTE_32F;
+  auto widen = [&](const weight_view& part, index_t ld, void** dst) {
+    dst[0] = at<unsigned char>(scratch, w_offset[0]);
+    dst[1] = w_parts == 2 ? at<unsigned char>(scratch, w_offset[1]) : nullptr;
+    if (f32_mode)
+      dequantize_into(ctx, part, static_cast<float*>(dst[0]), ld);
+    else
+      dequantize_into(ctx, part, static_cast<__nv_bfloat16*>(dst[0]), ld, static_cast<__nv_bfloat16*>(dst[1]));
+  };
   if (batch > 1) {
-    const index_t rows = (batch - 1) * row_step + rows_per_matrix;
-    const std::size_t w_offset = plan.bytes;
-    plan.bytes += (static_cast<std::size_t>(rows * w.cols) * elem + 255) / 256 * 256;
-    void* scratch = ctx.reserve(plan.bytes);
-    const weight_view needed = w.row_range(0, rows);
-    if (f32_mode) {
-      dequantize_into(ctx, needed, at<float>(scratch, w_offset), w.cols);
-      g.b = x;
-      g.b_type = CUDA_R_32F;
-      g.ldb = xs1;
-      g.stride_b = xs0;
-    } else {
-      dequantize_into(ctx, needed, at<__nv_bfloat16>(scratch, w_offset), w.cols);
-      __nv_bfloat16* xb = at<__nv_bfloat16>(scratch, x_offset);
-      rows_to_bf16(ctx, x, xs0, xs1, m, xb, batch * m, k);
-      g.b = xb;
-      g.b_type = CUDA_R_16BF;
-      g.ldb = k;
-      g.stride_b = m * k;
-    }
-    g.a = at<unsigned char>(scratch, w_offset);
-    g.lda = w.cols;
-    g.stride_a = row_step * w.cols;
-    run_blas(ctx, g);
+    // The rows every matrix reads, at once.
+    void* wa[2];
+    widen(w.row_range(0, w_rows_batched), w.cols, wa);
+    products(wa, w_parts, op_type, w.cols, row_step * w.cols, y, n);
     return;
   }
-
   // Single matrix: chunks of output columns (weight rows for out_in, weight columns for in_out).
-  const index_t chunk = std::max<index_t>(128, std::min<index_t>(n, dequant_chunk_elements / std::max<index_t>(k, 1)) / 128 * 128);
-  const std::size_t w_offset = plan.bytes;
-  plan.bytes += (static_cast<std::size_t>(std::min(chunk, n) * k) * elem + 255) / 256 * 256;
-  void* scratch = ctx.reserve(plan.bytes);
-  if (f32_mode) {
-    g.b = x;
-    g.b_type = CUDA_R_32F;
-    g.ldb = xs1;
-  } else {
-    __nv_bfloat16* xb = at<__nv_bfloat16>(scratch, x_offset);
-    rows_to_bf16(ctx, x, xs0, xs1, m, xb, m, k);
-    g.b = xb;
-    g.b_type = CUDA_R_16BF;
-    g.ldb = k;
-  }
   for (index_t j0 = 0; j0 < n; j0 += chunk) {
     const index_t cols = std::min(chunk, n - j0);
     const weight_view part = out_in ? w.row_range(j0, cols) : w.col_range(j0, cols);
-    void* dst = at<unsigned char>(scratch, w_offset);
-    if (f32_mode)
-      dequantize_into(ctx, part, static_cast<float*>(dst), part.cols);
-    else
-      dequantize_into(ctx, part, static_cast<__nv_bfloat16*>(dst), part.cols);
-    g.a = dst;
-    g.lda = part.cols;
-    g.n = cols;
-    g.c = y + j0;
-    run_blas(ctx, g);
+    void* wa[2];
+    widen(part, part.cols, wa);
+    products(wa, w_parts, op_type, part.cols, 0, y + j0, cols);
   }
 }
 

@@ -12,10 +12,20 @@
 namespace latte::cuda {
 
 // Operand precision of the matrix work (gemm, gemm_batched, attention's tensor-core path, MoE).
-// Softmax, norms, reductions and accumulation are float32 in both.
+// Softmax, norms, reductions and accumulation are float32 in every mode.
 enum class compute_precision : std::uint8_t {
-  bf16,  // bf16 operands, float32 accumulation: the default, for speed
-  f32,   // float32 everywhere: proves the oracle to 1e-4
+  // bf16 operands on tensor cores, float32 accumulation; GEMM activations (and weights that are
+  // not bf16 already, such as fp8 with block scales) enter as a hi + lo pair of bf16 values, so
+  // a GEMM costs two (three) bf16 products and lands near float32 accuracy (~1e-5). Free in
+  // decode, where GEMMs are bound by reading the weights; 2-3x the tensor-core work in prefill.
+  // The default: it keeps a mixture-of-experts model's routing where float32 puts it.
+  bf16,
+  // One bf16 product per GEMM (activations and weights rounded once to bf16): the fastest, with
+  // ~2^-9 relative error per GEMM, enough to flip near-tied expert choices (about 1e-1 on the
+  // tiny oracle's logits).
+  bf16_single_pass,
+  // float32 operands and arithmetic throughout (no TF32): proves the oracle to 1e-4.
+  f32,
 };
 
 struct backend_options {
