@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The tiny DeepSeek-V3 on the CPU, latte beside PyTorch: builds bench_model, runs it and
+# bench/peers/torch_cpu_model.py (which first checks its logits against the reference) on both
+# tiny checkpoints at the same thread counts, and prints one table: shape, latte, peer, ratio,
+# target. The JSON of both, the machine and the load go to bench/results/cpu/, with a plot when
+# matplotlib is present.
+#
+#   bench/peers/run_cpu_peers.sh [--build DIR] [--threads "1 2"] [--repetitions N] [--out DIR]
+#
+# Needs Debian's python3-torch with libopenblas0-pthread. The peer runs with OPENBLAS_CORETYPE
+# and OPENBLAS_L2_SIZE unset (OpenBLAS is twice as fast without them; docs/performance.md) and
+# OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set to the thread count: in its own command only.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=$root/build-bench
+threads="1 2"
+repetitions=5
+out=$root/bench/results/cpu
+python=/usr/bin/python3
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --build) build=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --repetitions) repetitions=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "run_cpu_peers.sh: unknown option '$1'" >&2; exit 1 ;;
+  esac
+done
+
+"$python" -c "import torch, numpy" 2>/dev/null || {
+  echo "run_cpu_peers.sh: $python cannot import torch and numpy (apt-get install python3-torch libopenblas0-pthread)" >&2
+  exit 1
+}
+mkdir -p "$out"
+[[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" --target bench_model -j2 >/dev/null
+bench=$build/bench/bench_model
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+{
+  echo "{"
+  echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
+  echo "  \"cpu\": \"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\","
+  echo "  \"cores\": $(nproc),"
+  echo "  \"commit\": \"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\","
+  echo "  \"load_before\": \"$(load)\","
+} >"$out/machine.json.part"
+
+for t in $threads; do
+  echo "== threads $t: latte (bench_model), load $(load)" >&2
+  "$bench" --benchmark_filter="/threads:$t/" --benchmark_repetitions="$repetitions" \
+    --benchmark_report_aggregates_only=true --benchmark_out="$out/latte_threads$t.json" \
+    --benchmark_out_format=json >&2
+  for ckpt in dsv3-tiny dsv3-tiny-fp8; do
+    echo "== threads $t: PyTorch peer on $ckpt, load $(load)" >&2
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
+      "$python" "$root/bench/peers/torch_cpu_model.py" --checkpoint "$root/tests/data/$ckpt" --threads "$t" \
+      --repetitions $((3 * repetitions)) --json "$out/torch_${ckpt}_threads$t.json"
+  done
+done
+
+{
+  cat "$out/machine.json.part"
+  echo "  \"load_after\": \"$(load)\""
+  echo "}"
+} >"$out/machine.json"
+rm -f "$out/machine.json.part"
+
+"$python" - "$out" "$threads" <<'EOF'
+import glob, json, os, sys
+
+out, threads = sys.argv[1], sys.argv[2].split()
+latte = {}
+for path in glob.glob(os.path.join(out, "latte_threads*.json")):
+    for b in json.load(open(path))["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            latte[b["run_name"].removeprefix("BM_").removesuffix("/real_time")] = b["tokens"]
+peer, forms = {}, {}
+for path in glob.glob(os.path.join(out, "torch_*_threads*.json")):
+    for case in json.load(open(path))["cases"]:
+        peer[case["name"]] = case["tokens_per_second"]
+        forms[case["name"]] = case["form"]
+
+rows = []
+for name in sorted(latte, key=lambda n: (n.split("/")[0] != "prefill", n)):
+    if name not in peer:
+        continue
+    target = 2.0 if name.startswith("decode") else 1.0
+    ratio = latte[name] / peer[name]
+    rows.append({"shape": name, "latte_tokens_per_s": latte[name], "torch_tokens_per_s": peer[name],
+                 "torch_form": forms[name], "ratio": ratio, "target": target, "met": ratio >= target})
+json.dump(rows, open(os.path.join(out, "summary.json"), "w"), indent=1)
+
+print(f"| shape | latte tokens/s | PyTorch tokens/s | ratio | target | |")
+print(f"|---|---:|---:|---:|---:|---|")
+for r in rows:
+    print(f"| {r['shape']} | {r['latte_tokens_per_s']:.1f} | {r['torch_tokens_per_s']:.1f} ({r['torch_form']}) | "
+          f"{r['ratio']:.2f}x | >= {r['target']:.0f}x | {'met' if r['met'] else 'missed'} |")
+
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:
+    sys.exit(0)
+fig, ax = plt.subplots(figsize=(10, 4.8))
+labels = [r["shape"].replace("/threads:", "\nthreads ") for r in rows]
+ax.bar(range(len(rows)), [r["ratio"] for r in rows],
+       color=["tab:green" if r["met"] else "tab:red" for r in rows])
+for i, r in enumerate(rows):
+    ax.hlines(r["target"], i - 0.4, i + 0.4, colors="black", linestyles="dashed")
+    ax.text(i, r["ratio"], f"{r['ratio']:.2f}", ha="center", va="bottom", fontsize=8)
+ax.set_xticks(range(len(rows)), labels, rotation=90, fontsize=7)
+ax.set_ylabel("latte / PyTorch (tokens/s)")
+ax.set_title("Tiny DeepSeek-V3 on the CPU: latte over PyTorch (dashed: target)")
+fig.tight_layout()
+fig.savefig(os.path.join(out, "cpu_model.png"), dpi=110)
+EOF
