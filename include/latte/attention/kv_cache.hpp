@@ -16,6 +16,7 @@
 #include "../backend/concept.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor_view.hpp"
+#include "cache_limits.hpp"
 #include "copy_rows.hpp"
 
 namespace latte::attention {
@@ -31,6 +32,7 @@ class kv_cache {
     require(capacity >= 0, "kv_cache: capacity must not be negative, got ", capacity);
     require(kv_heads > 0 && key_dim > 0 && value_dim > 0, "kv_cache: kv_heads, key_dim and value_dim must be positive, got ",
             kv_heads, ", ", key_dim, ", ", value_dim);
+    cache_bytes("kv_cache", capacity, values_per_token(), host_memory_buffers<Backend>);  // before allocating
     keys_ = backend_.template allocate<float>(static_cast<std::size_t>(capacity * kv_heads * key_dim));
     values_ = backend_.template allocate<float>(static_cast<std::size_t>(capacity * kv_heads * value_dim));
   }

@@ -15,6 +15,7 @@
 #include "../backend/concept.hpp"
 #include "../core/error.hpp"
 #include "../core/tensor_view.hpp"
+#include "cache_limits.hpp"
 #include "copy_rows.hpp"
 
 namespace latte::attention {
@@ -30,6 +31,7 @@ class latent_cache {
     require(capacity >= 0, "latent_cache: capacity must not be negative, got ", capacity);
     require(kv_lora_rank > 0 && rope_dim >= 0, "latent_cache: kv_lora_rank must be positive and rope_dim not negative, got ",
             kv_lora_rank, ", ", rope_dim);
+    cache_bytes("latent_cache", capacity, row_dim(), host_memory_buffers<Backend>);  // before allocating
     rows_ = backend_.template allocate<float>(static_cast<std::size_t>(capacity * row_dim()));
   }
 
