@@ -521,6 +521,8 @@ template <class Backend>
 int run_model(const arguments& a, Backend backend) {
   const model::config c = make_config(a);
   const bool full = c.num_hidden_layers == model::deepseek_v3_671b::num_hidden_layers;
+  for (const std::int32_t id : a.prompt)
+    require(id < c.vocab_size, "--prompt: token id ", id, " outside the vocabulary [0, ", c.vocab_size, ")");
 
   if (!a.model_dir.empty()) {
     // A checkpoint must have the 671B shape; --layers only cuts the depth.
@@ -539,6 +541,11 @@ int run_model(const arguments& a, Backend backend) {
   options.memory_budget = a.memory_budget > 0 ? a.memory_budget : model::half_available_memory();
   options.threads = a.threads;
   options.include_mtp = false;
+  const std::size_t needed = model::streamed_working_set_bytes(c, options.format);
+  require(options.memory_budget >= needed, "--memory-budget: ", options.memory_budget, " bytes (",
+          gib(static_cast<double>(options.memory_budget)), ") cannot hold the ", needed, " bytes (",
+          gib(static_cast<double>(needed)),
+          ") the streamed model keeps in use at once (embedding, lm_head and the largest layer with one expert)");
   model::synthetic_weights weights(c, options);
   const std::string what = "DeepSeek-V3 671B on synthetic " + a.dtype + " weights (seed " + std::to_string(a.seed) +
                            ", memory budget " + gib(static_cast<double>(options.memory_budget)) + ")";

@@ -7,7 +7,7 @@
 //   The MTP module's copies of the embedding and head equal the originals.
 // - Scaled so that activations stay finite through many layers: linear weights [out, in] have
 //   standard deviation 1 / sqrt(in) (triangular on +-sqrt(6 / in), the sum of two uniforms), the
-//   embedding 1, norm weights lie in [0.9, 1.1], the router's selection bias in [-0.05, 0.05].
+//   embedding 1, norm weights lie in [0.9, 1.1] (to bf16 rounding), the router's selection bias in [-0.05, 0.05].
 // - Stored as the checkpoint would store them (model/plan.hpp's layouts): bf16, or in
 //   weight_format::fp8_blocks the quantised roles as e4m3 with a float scale_inv per 128 x 128
 //   block (varying by block, mean 1 x the bf16 scale); the selection bias is f32.
@@ -33,6 +33,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #if defined(__linux__)
@@ -161,31 +162,76 @@ inline void fill_fp8_row(std::uint8_t* row, index_t cols, std::uint32_t key) noe
   for_each_triangle(cols, key, [&](index_t c, std::int32_t t) { row[c] = e4m3_bits(static_cast<float>(t) * step); });
 }
 
-// Bytes of memory for tensors, uninitialised (the filling threads touch the pages first), 2 MiB
-// aligned with huge pages advised when large.
+// Bytes of memory for tensors, uninitialised (the filling threads touch the pages first). Large
+// buffers are mapped straight from the kernel, 2 MiB aligned with huge pages advised, so that
+// freeing one returns its memory at once (malloc would keep buffers under its mmap threshold,
+// 32 MiB at most, in its heap); small ones come from aligned_alloc.
 class raw_bytes {
  public:
   raw_bytes() = default;
   explicit raw_bytes(std::size_t bytes) : size_(bytes) {
     if (bytes == 0) return;
-    const std::size_t align = bytes >= huge_page ? huge_page : 64;
-    void* p = std::aligned_alloc(align, (bytes + align - 1) / align * align);
-    if (p == nullptr) fail("synthetic_weights: cannot allocate ", bytes, " bytes");
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (align == huge_page) ::madvise(p, (bytes + align - 1) / align * align, MADV_HUGEPAGE);
+#if defined(__linux__)
+    if (bytes >= mapped_threshold) {
+      mapped_ = (bytes + huge_page - 1) / huge_page * huge_page;
+      void* p = ::mmap(nullptr, mapped_ + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) fail("synthetic_weights: cannot map ", bytes, " bytes");
+      // Keep the 2 MiB aligned part, unmap the rest.
+      const auto start = reinterpret_cast<std::uintptr_t>(p);
+      const std::uintptr_t aligned = (start + huge_page - 1) / huge_page * huge_page;
+      if (aligned > start) ::munmap(p, aligned - start);
+      if (const std::uintptr_t end = start + mapped_ + huge_page; end > aligned + mapped_)
+        ::munmap(reinterpret_cast<void*>(aligned + mapped_), end - aligned - mapped_);
+#if defined(MADV_HUGEPAGE)
+      ::madvise(reinterpret_cast<void*>(aligned), mapped_, MADV_HUGEPAGE);
 #endif
-    data_.reset(static_cast<std::byte*>(p));
+      data_ = reinterpret_cast<std::byte*>(aligned);
+      return;
+    }
+#endif
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (p == nullptr) fail("synthetic_weights: cannot allocate ", bytes, " bytes");
+    data_ = static_cast<std::byte*>(p);
   }
-  std::byte* data() const noexcept { return data_.get(); }
+  raw_bytes(raw_bytes&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)),
+        mapped_(std::exchange(other.mapped_, 0)) {}
+  raw_bytes& operator=(raw_bytes&& other) noexcept {
+    if (this != &other) {
+      release();
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+      mapped_ = std::exchange(other.mapped_, 0);
+    }
+    return *this;
+  }
+  raw_bytes(const raw_bytes&) = delete;
+  raw_bytes& operator=(const raw_bytes&) = delete;
+  ~raw_bytes() { release(); }
+
+  std::byte* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
 
  private:
   static constexpr std::size_t huge_page = std::size_t(2) << 20;
-  struct free_deleter {
-    void operator()(std::byte* p) const noexcept { std::free(p); }
-  };
-  std::unique_ptr<std::byte, free_deleter> data_;
+  static constexpr std::size_t mapped_threshold = std::size_t(1) << 20;
+
+  void release() noexcept {
+    if (data_ == nullptr) return;
+#if defined(__linux__)
+    if (mapped_ > 0) {
+      ::munmap(data_, mapped_);
+      data_ = nullptr;
+      return;
+    }
+#endif
+    std::free(data_);
+    data_ = nullptr;
+  }
+
+  std::byte* data_ = nullptr;
   std::size_t size_ = 0;
+  std::size_t mapped_ = 0;  // bytes mapped, when mapped
 };
 
 }  // namespace detail
@@ -199,6 +245,32 @@ inline std::size_t half_available_memory(std::size_t fallback = std::size_t(8) <
   while (meminfo >> key >> kib >> unit)
     if (key == "MemAvailable:") return kib * 1024 / 2;
   return fallback;
+}
+
+// The most bytes of weights that deepseek_v3 with weight_residency::streamed holds in use at once
+// when they are stored in `format`: the embedding, final norm and lm_head and every MoE layer's
+// selection bias for the model's lifetime, plus the largest layer's tensors with one routed
+// expert (experts are made and released one at a time). A memory budget below this cannot work.
+inline std::size_t streamed_working_set_bytes(const config& c, weight_format format, index_t block = 128) {
+  std::size_t pinned = 0;
+  std::vector<std::size_t> layer(static_cast<std::size_t>(c.num_hidden_layers), 0);
+  std::size_t expert = 0;  // one routed expert: gate, up and down
+  index_t expert_layer = -1;
+  for (const tensor_spec& t : model_tensors(c)) {
+    const std::size_t bytes = t.stored_bytes(format, block);
+    if (t.layer < 0 || t.role == tensor_role::router_bias) {
+      pinned += bytes;
+    } else if (t.role == tensor_role::routed_expert) {
+      if (expert_layer < 0) expert_layer = t.layer;
+      if (t.layer == expert_layer && t.expert == 0) expert += bytes;
+    } else {
+      layer[static_cast<std::size_t>(t.layer)] += bytes;
+    }
+  }
+  std::size_t largest = 0;
+  for (index_t i = 0; i < c.num_hidden_layers; ++i)
+    largest = std::max(largest, layer[static_cast<std::size_t>(i)] + (c.is_moe_layer(i) ? expert : 0));
+  return pinned + largest;
 }
 
 class synthetic_weights final : public weight_source {

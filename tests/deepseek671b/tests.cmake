@@ -1,0 +1,10 @@
+# The CLI tests run the real latte-deepseek-671b executable.
+foreach(test IN ITEMS deepseek671b_test_cli deepseek671b_long_cli_run)
+  if(TARGET ${test} AND TARGET latte-deepseek-671b)
+    add_dependencies(${test} latte-deepseek-671b)
+    target_compile_definitions(${test} PRIVATE LATTE_DEEPSEEK_671B="$<TARGET_FILE:latte-deepseek-671b>")
+    if(TARGET latte_cuda_backend)
+      target_compile_definitions(${test} PRIVATE LATTE_DEEPSEEK_671B_HAS_CUDA=1)
+    endif()
+  endif()
+endforeach()
