@@ -2,11 +2,11 @@
 // Absorbed MLA decode over a paged latent cache (SPEC.md section 3), specialised for d 576 /
 // dv 512 and pages of 64 tokens (mla_decode_config.hpp).
 //
-// One CTA owns 64 query rows (the s_q x heads rows of one sequence, flattened: row = j * heads +
-// h) and one split of that sequence's pages. Thread 0 streams Q once and then each page
+// One CTA owns 64 query rows (16 or 32 when there are no more: mla_tile in the config) of one
+// sequence (its s_q x heads rows flattened: row = j * heads + h) and one split of its pages. Thread 0 streams Q once and then each page
 // ([64, 576] bf16, contiguous) with the bulk tensor copy engine into a two-stage ring of 128-byte
 // swizzled tiles, paced by full/empty mbarriers. Eight consumer warps, as 2 row halves x 4
-// quarters, compute per page:
+// quarters (64-row tiles), compute per page:
 //   S = Q K^T            warp tile 32 rows x 16 keys, 36 k-steps of mma.sync m16n8k16 (bf16 -> f32)
 //   online softmax       row max shared through shared memory, exp2 of log2-scaled scores
 //   O = O * alpha + P V  warp tile 32 rows x 128 latent columns; V is the first 512 columns of
@@ -41,10 +41,10 @@ struct mla_decode_params {
   int* error_flag = nullptr;
 };
 
-// Byte offset of 16-byte chunk `chunk` (0..71) of row `row` in a tile of 64-column boxes with
-// the 128-byte swizzle (tile base 1024-byte aligned).
-__device__ inline std::uint32_t mla_tile_offset(int row, int chunk) {
-  return static_cast<std::uint32_t>((chunk >> 3) * (64 * 128) + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
+// Byte offset of 16-byte chunk `chunk` (0..71) of row `row` in a tile of 64-column boxes of
+// `box_bytes` each, with the 128-byte swizzle (tile base 1024-byte aligned).
+__device__ inline std::uint32_t mla_tile_offset(int row, int chunk, int box_bytes = 64 * 128) {
+  return static_cast<std::uint32_t>((chunk >> 3) * box_bytes + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
 }
 
 template <class Out>
@@ -56,13 +56,19 @@ __device__ inline void store_pair(Out* dst, float a, float b) {
   }
 }
 
-template <class Out>
+__device__ inline void ldmatrix_x2(std::uint32_t (&r)[4], std::uint32_t address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(address));
+}
+
+template <class Out, int BlockM>
 __global__ void __launch_bounds__(mla_decode_config::threads, 1)
     mla_decode(const __grid_constant__ CUtensorMap q_map, const __grid_constant__ CUtensorMap kv_map,
                const mla_decode_params p) {
   using cfg = mla_decode_config;
+  using tile = mla_tile<BlockM>;
+  constexpr int MT = tile::m_tiles, ST = tile::s_tiles, VT = tile::v_tiles;
   extern __shared__ __align__(1024) unsigned char smem_raw[];
-  auto& s = *reinterpret_cast<mla_decode_shared*>(smem_raw);
+  auto& s = *reinterpret_cast<mla_decode_shared<BlockM>*>(smem_raw);
 
   const int mt = blockIdx.x, split = blockIdx.y, b = blockIdx.z;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
@@ -76,7 +82,7 @@ __global__ void __launch_bounds__(mla_decode_config::threads, 1)
     if ((ptx::smem_address(smem_raw) & 1023u) != 0) atomicExch(p.error_flag, detail::error_smem_align);
     for (int st = 0; st < cfg::stages; ++st) {
       ptx::mbarrier_init(&s.full[st], 1);
-      ptx::mbarrier_init(&s.empty[st], cfg::consumer_warps);
+      ptx::mbarrier_init(&s.empty[st], cfg::warps);
     }
     ptx::mbarrier_init(&s.q_full, 1);
     ptx::mbarrier_init_fence();
@@ -84,7 +90,7 @@ __global__ void __launch_bounds__(mla_decode_config::threads, 1)
   __syncthreads();
 
   // Thread 0 also produces: Q once and the first pages here, each later page as soon as the
-  // consumers hand its stage back (below). A separate producer warp would make nine warps, which
+  // warps hand its stage back (below). A separate producer warp would make nine warps, which
   // caps registers at 168 a thread (three warps on one SM sub-partition) and spills.
   auto issue_page = [&](int i) {
     const int st = i & 1;
@@ -98,36 +104,38 @@ __global__ void __launch_bounds__(mla_decode_config::threads, 1)
       ptx::tma_load_2d(s.kv[st][j], &kv_map, j * cfg::box_cols, page * cfg::page_size, &s.full[st]);
   };
   if (tid == 0 && tiles > 0) {
-    ptx::mbarrier_arrive_expect_tx(&s.q_full, cfg::q_bytes);
-    const int q_row = b * p.rows + mt * cfg::block_m;
+    ptx::mbarrier_arrive_expect_tx(&s.q_full, tile::q_bytes);
+    const int q_row = b * p.rows + mt * BlockM;
     for (int j = 0; j < cfg::k_boxes; ++j) ptx::tma_load_2d(s.q[j], &q_map, j * cfg::box_cols, q_row, &s.q_full);
     for (int i = 0; i < min(tiles, cfg::stages); ++i) issue_page(i);
   }
   __syncwarp();  // the .aligned ldmatrix / mma below need warp 0 converged again
 
-  // Consumers. This thread's rows: local row lr(mt2, half) = 32 rh + 16 mt2 + lane / 4 + 8 half.
-  const int rh = warp >> 2, quarter = warp & 3;
+  // Warp (rg, kg): rows 16 MT rg .. + 16 MT - 1; keys kg * keys_per_warp in S, latent columns
+  // kg * cols_per_warp in P V. This thread's rows: lr(m, half) = 16 MT rg + 16 m + lane / 4 + 8 half.
+  const int rg = warp / tile::key_groups, kg = warp % tile::key_groups;
+  const int row0 = 16 * MT * rg;
   const int lane_row = lane >> 2, lane_col = 2 * (lane & 3);
-  int limit[2][2];  // visible keys of each row
+  int limit[MT][2];  // visible keys of each row
 #pragma unroll
-  for (int mt2 = 0; mt2 < 2; ++mt2)
+  for (int m = 0; m < MT; ++m)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const int row = mt * cfg::block_m + 32 * rh + 16 * mt2 + lane_row + 8 * half;
+      const int row = mt * BlockM + row0 + 16 * m + lane_row + 8 * half;
       const int j = row / p.heads;
-      limit[mt2][half] = p.causal ? max(0, min(seq_len, seq_len - p.s_q + j + 1)) : seq_len;
+      limit[m][half] = p.causal ? max(0, min(seq_len, seq_len - p.s_q + j + 1)) : seq_len;
     }
 
-  float o[2][16][4];
+  float o[MT][VT][4];
 #pragma unroll
-  for (int mt2 = 0; mt2 < 2; ++mt2)
+  for (int m = 0; m < MT; ++m)
 #pragma unroll
-    for (int nt = 0; nt < 16; ++nt) o[mt2][nt][0] = o[mt2][nt][1] = o[mt2][nt][2] = o[mt2][nt][3] = 0.0f;
-  float m_run[2][2], l_run[2][2];
+    for (int nt = 0; nt < VT; ++nt) o[m][nt][0] = o[m][nt][1] = o[m][nt][2] = o[m][nt][3] = 0.0f;
+  float m_run[MT][2], l_run[MT][2];
 #pragma unroll
-  for (int mt2 = 0; mt2 < 2; ++mt2) {
-    m_run[mt2][0] = m_run[mt2][1] = -INFINITY;
-    l_run[mt2][0] = l_run[mt2][1] = 0.0f;
+  for (int m = 0; m < MT; ++m) {
+    m_run[m][0] = m_run[m][1] = -INFINITY;
+    l_run[m][0] = l_run[m][1] = 0.0f;
   }
 
   const std::uint32_t q_base = ptx::smem_address(s.q);
@@ -143,112 +151,120 @@ __global__ void __launch_bounds__(mla_decode_config::threads, 1)
     const int valid = min(cfg::page_size, seq_len - key0);
     if (valid < cfg::page_size) {
       // Rows past the sequence hold whatever the page had; P is 0 there, but 0 x NaN is NaN.
-      unsigned char* tile = reinterpret_cast<unsigned char*>(s.kv[st]);
+      unsigned char* kv_tile = reinterpret_cast<unsigned char*>(s.kv[st]);
       const int chunks = (cfg::page_size - valid) * (cfg::head_dim_v / 8);
-      for (int c = tid; c < chunks; c += cfg::consumer_warps * 32) {
+      for (int c = tid; c < chunks; c += cfg::threads) {
         const int row = valid + c / (cfg::head_dim_v / 8), chunk = c % (cfg::head_dim_v / 8);
-        *reinterpret_cast<uint4*>(tile + mla_tile_offset(row, chunk)) = make_uint4(0, 0, 0, 0);
+        *reinterpret_cast<uint4*>(kv_tile + mla_tile_offset(row, chunk)) = make_uint4(0, 0, 0, 0);
       }
     }
 
-    // S = Q K^T for rows 32 rh .. +31, keys 16 quarter .. +15.
-    float sacc[2][2][4];
+    // S = Q K^T for this warp's rows and keys.
+    float sacc[MT][ST][4];
 #pragma unroll
-    for (int mt2 = 0; mt2 < 2; ++mt2)
+    for (int m = 0; m < MT; ++m)
 #pragma unroll
-      for (int nt = 0; nt < 2; ++nt) sacc[mt2][nt][0] = sacc[mt2][nt][1] = sacc[mt2][nt][2] = sacc[mt2][nt][3] = 0.0f;
+      for (int nt = 0; nt < ST; ++nt) sacc[m][nt][0] = sacc[m][nt][1] = sacc[m][nt][2] = sacc[m][nt][3] = 0.0f;
     {
-      const int a_row = 32 * rh + (lane & 15), a_chunk = lane >> 4;
-      const int b_row = 16 * quarter + (lane & 7) + 8 * (lane >> 4), b_chunk = (lane >> 3) & 1;
+      const int a_row = row0 + (lane & 15), a_chunk = lane >> 4;
+      const int b_row = tile::keys_per_warp * kg + (lane & 7) + 8 * (lane >> 4), b_chunk = (lane >> 3) & 1;
 #pragma unroll 6
       for (int ks = 0; ks < cfg::head_dim_k / 16; ++ks) {
-        std::uint32_t a0[4], a1[4], bf[4];
-        ptx::ldmatrix_x4(a0, q_base + mla_tile_offset(a_row, 2 * ks + a_chunk));
-        ptx::ldmatrix_x4(a1, q_base + mla_tile_offset(a_row + 16, 2 * ks + a_chunk));
-        ptx::ldmatrix_x4(bf, kv_base + mla_tile_offset(b_row, 2 * ks + b_chunk));
-        ptx::mma_bf16(sacc[0][0], a0, bf[0], bf[1]);
-        ptx::mma_bf16(sacc[0][1], a0, bf[2], bf[3]);
-        ptx::mma_bf16(sacc[1][0], a1, bf[0], bf[1]);
-        ptx::mma_bf16(sacc[1][1], a1, bf[2], bf[3]);
+        std::uint32_t a[MT][4], bf[4];
+#pragma unroll
+        for (int m = 0; m < MT; ++m)
+          ptx::ldmatrix_x4(a[m], q_base + mla_tile_offset(a_row + 16 * m, 2 * ks + a_chunk, tile::q_box_bytes));
+        if constexpr (ST == 2)
+          ptx::ldmatrix_x4(bf, kv_base + mla_tile_offset(b_row, 2 * ks + b_chunk));
+        else
+          ldmatrix_x2(bf, kv_base + mla_tile_offset(tile::keys_per_warp * kg + (lane & 7), 2 * ks + b_chunk));
+#pragma unroll
+        for (int m = 0; m < MT; ++m)
+#pragma unroll
+          for (int nt = 0; nt < ST; ++nt) ptx::mma_bf16(sacc[m][nt], a[m], bf[2 * nt], bf[2 * nt + 1]);
       }
     }
 
-    // Scale (log2 domain) and mask; partial row max over this quarter's keys.
+    // Scale (log2 domain) and mask; partial row max over this warp's keys.
 #pragma unroll
-    for (int mt2 = 0; mt2 < 2; ++mt2) {
+    for (int m = 0; m < MT; ++m) {
 #pragma unroll
-      for (int nt = 0; nt < 2; ++nt)
+      for (int nt = 0; nt < ST; ++nt)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          const int key = key0 + 16 * quarter + 8 * nt + lane_col + (e & 1);
-          sacc[mt2][nt][e] = key < limit[mt2][e >> 1] ? sacc[mt2][nt][e] * p.scale_log2 : -INFINITY;
+          const int key = key0 + tile::keys_per_warp * kg + 8 * nt + lane_col + (e & 1);
+          sacc[m][nt][e] = key < limit[m][e >> 1] ? sacc[m][nt][e] * p.scale_log2 : -INFINITY;
         }
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
-        float mx = fmaxf(fmaxf(sacc[mt2][0][2 * half], sacc[mt2][0][2 * half + 1]),
-                         fmaxf(sacc[mt2][1][2 * half], sacc[mt2][1][2 * half + 1]));
+        float mx = -INFINITY;
+#pragma unroll
+        for (int nt = 0; nt < ST; ++nt) mx = fmaxf(mx, fmaxf(sacc[m][nt][2 * half], sacc[m][nt][2 * half + 1]));
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-        if ((lane & 3) == 0) s.reduce[quarter][32 * rh + 16 * mt2 + lane_row + 8 * half] = mx;
+        if ((lane & 3) == 0) s.reduce[kg][row0 + 16 * m + lane_row + 8 * half] = mx;
       }
     }
-    ptx::named_barrier(1, cfg::consumer_warps * 32);
+    ptx::named_barrier(1, cfg::threads);
 
-    float alpha[2][2];
+    float alpha[MT][2];
 #pragma unroll
-    for (int mt2 = 0; mt2 < 2; ++mt2)
+    for (int m = 0; m < MT; ++m)
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
-        const int lr = 32 * rh + 16 * mt2 + lane_row + 8 * half;
-        const float m_new = fmaxf(fmaxf(m_run[mt2][half], fmaxf(s.reduce[0][lr], s.reduce[1][lr])),
-                                  fmaxf(s.reduce[2][lr], s.reduce[3][lr]));
-        alpha[mt2][half] = m_run[mt2][half] == -INFINITY ? 0.0f : exp2f(m_run[mt2][half] - m_new);
-        m_run[mt2][half] = m_new;
+        const int lr = row0 + 16 * m + lane_row + 8 * half;
+        float m_new = m_run[m][half];
+#pragma unroll
+        for (int g = 0; g < tile::key_groups; ++g) m_new = fmaxf(m_new, s.reduce[g][lr]);
+        alpha[m][half] = m_run[m][half] == -INFINITY ? 0.0f : exp2f(m_run[m][half] - m_new);
+        m_run[m][half] = m_new;
         const float ref = m_new == -INFINITY ? 0.0f : m_new;
         float sum = 0.0f;
 #pragma unroll
-        for (int nt = 0; nt < 2; ++nt) {
-          const float p0 = exp2f(sacc[mt2][nt][2 * half] - ref);
-          const float p1 = exp2f(sacc[mt2][nt][2 * half + 1] - ref);
+        for (int nt = 0; nt < ST; ++nt) {
+          const float p0 = exp2f(sacc[m][nt][2 * half] - ref);
+          const float p1 = exp2f(sacc[m][nt][2 * half + 1] - ref);
           sum += p0 + p1;
-          const int key_local = 16 * quarter + 8 * nt + lane_col;
+          const int key_local = tile::keys_per_warp * kg + 8 * nt + lane_col;
           const std::uint32_t off =
-              static_cast<std::uint32_t>(lr * 128 + ((((key_local >> 3) ^ (lr & 7))) << 4) + (key_local & 7) * 2);
+              static_cast<std::uint32_t>(lr * 128 + (((key_local >> 3) ^ (lr & 7)) << 4) + (key_local & 7) * 2);
           *reinterpret_cast<std::uint32_t*>(p_bytes + off) = ptx::pack_bf16(p0, p1);
         }
-        l_run[mt2][half] = l_run[mt2][half] * alpha[mt2][half] + sum;
+        l_run[m][half] = l_run[m][half] * alpha[m][half] + sum;
       }
-    ptx::named_barrier(1, cfg::consumer_warps * 32);
+    ptx::named_barrier(1, cfg::threads);
 
-    // O = O * alpha + P V for rows 32 rh .. +31, latent columns 128 quarter .. +127.
+    // O = O * alpha + P V for this warp's rows and latent columns.
 #pragma unroll
-    for (int mt2 = 0; mt2 < 2; ++mt2)
+    for (int m = 0; m < MT; ++m)
 #pragma unroll
-      for (int nt = 0; nt < 16; ++nt) {
-        o[mt2][nt][0] *= alpha[mt2][0];
-        o[mt2][nt][1] *= alpha[mt2][0];
-        o[mt2][nt][2] *= alpha[mt2][1];
-        o[mt2][nt][3] *= alpha[mt2][1];
+      for (int nt = 0; nt < VT; ++nt) {
+        o[m][nt][0] *= alpha[m][0];
+        o[m][nt][1] *= alpha[m][0];
+        o[m][nt][2] *= alpha[m][1];
+        o[m][nt][3] *= alpha[m][1];
       }
     {
-      const int a_row = 32 * rh + (lane & 15), a_chunk = lane >> 4;
-      const int v_row = (lane & 7) + 8 * ((lane >> 3) & 1), v_chunk = 16 * quarter + (lane >> 4);
+      const int a_row = row0 + (lane & 15), a_chunk = lane >> 4;
+      const int v_row = (lane & 7) + 8 * ((lane >> 3) & 1);
+      const int v_chunk = (tile::cols_per_warp / 8) * kg + (lane >> 4);
 #pragma unroll
       for (int ks = 0; ks < cfg::block_n / 16; ++ks) {
-        std::uint32_t a0[4], a1[4];
-        const std::uint32_t pa = static_cast<std::uint32_t>(a_row * 128 + (((2 * ks + a_chunk) ^ (a_row & 7)) << 4));
-        const std::uint32_t pb =
-            static_cast<std::uint32_t>((a_row + 16) * 128 + (((2 * ks + a_chunk) ^ ((a_row + 16) & 7)) << 4));
-        ptx::ldmatrix_x4(a0, p_base + pa);
-        ptx::ldmatrix_x4(a1, p_base + pb);
+        std::uint32_t a[MT][4];
 #pragma unroll
-        for (int ntp = 0; ntp < 8; ++ntp) {
+        for (int m = 0; m < MT; ++m) {
+          const int r = a_row + 16 * m;
+          ptx::ldmatrix_x4(a[m], p_base + static_cast<std::uint32_t>(r * 128 + (((2 * ks + a_chunk) ^ (r & 7)) << 4)));
+        }
+#pragma unroll
+        for (int ntp = 0; ntp < VT / 2; ++ntp) {
           std::uint32_t bf[4];
           ptx::ldmatrix_x4_trans(bf, kv_base + mla_tile_offset(16 * ks + v_row, v_chunk + 2 * ntp));
-          ptx::mma_bf16(o[0][2 * ntp], a0, bf[0], bf[1]);
-          ptx::mma_bf16(o[0][2 * ntp + 1], a0, bf[2], bf[3]);
-          ptx::mma_bf16(o[1][2 * ntp], a1, bf[0], bf[1]);
-          ptx::mma_bf16(o[1][2 * ntp + 1], a1, bf[2], bf[3]);
+#pragma unroll
+          for (int m = 0; m < MT; ++m) {
+            ptx::mma_bf16(o[m][2 * ntp], a[m], bf[0], bf[1]);
+            ptx::mma_bf16(o[m][2 * ntp + 1], a[m], bf[2], bf[3]);
+          }
         }
       }
     }
@@ -264,42 +280,43 @@ __global__ void __launch_bounds__(mla_decode_config::threads, 1)
     __syncwarp();
   }
 
-  // Row sums over the quad and the four key quarters.
+  // Row sums over the quad and the key groups.
 #pragma unroll
-  for (int mt2 = 0; mt2 < 2; ++mt2)
+  for (int m = 0; m < MT; ++m)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      float l = l_run[mt2][half];
+      float l = l_run[m][half];
       l += __shfl_xor_sync(0xffffffffu, l, 1);
       l += __shfl_xor_sync(0xffffffffu, l, 2);
-      if ((lane & 3) == 0) s.reduce[quarter][32 * rh + 16 * mt2 + lane_row + 8 * half] = l;
+      if ((lane & 3) == 0) s.reduce[kg][row0 + 16 * m + lane_row + 8 * half] = l;
     }
-  ptx::named_barrier(1, cfg::consumer_warps * 32);
+  ptx::named_barrier(1, cfg::threads);
 
 #pragma unroll
-  for (int mt2 = 0; mt2 < 2; ++mt2)
+  for (int m = 0; m < MT; ++m)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const int lr = 32 * rh + 16 * mt2 + lane_row + 8 * half;
-      const int row = mt * cfg::block_m + lr;
+      const int lr = row0 + 16 * m + lane_row + 8 * half;
+      const int row = mt * BlockM + lr;
       if (row >= p.rows) continue;
-      const float total = s.reduce[0][lr] + s.reduce[1][lr] + s.reduce[2][lr] + s.reduce[3][lr];
-      const float inv = total > 0.0f ? 1.0f / total : 0.0f;
-      const float lse = total > 0.0f ? (m_run[mt2][half] + log2f(total)) * 0.6931471805599453f : -INFINITY;
-      const index_t row_index = static_cast<index_t>(b) * p.rows + row;
-      if (p.splits == 1) {
-        Out* out = static_cast<Out*>(p.out) + row_index * cfg::head_dim_v + 128 * quarter + lane_col;
+      float total = 0.0f;
 #pragma unroll
-        for (int nt = 0; nt < 16; ++nt)
-          store_pair(out + 8 * nt, o[mt2][nt][2 * half] * inv, o[mt2][nt][2 * half + 1] * inv);
-        if (p.lse != nullptr && quarter == 0 && (lane & 3) == 0) p.lse[row_index] = lse;
+      for (int g = 0; g < tile::key_groups; ++g) total += s.reduce[g][lr];
+      const float inv = total > 0.0f ? 1.0f / total : 0.0f;
+      const float lse = total > 0.0f ? (m_run[m][half] + log2f(total)) * 0.6931471805599453f : -INFINITY;
+      const index_t row_index = static_cast<index_t>(b) * p.rows + row;
+      const int col0 = tile::cols_per_warp * kg + lane_col;
+      if (p.splits == 1) {
+        Out* out = static_cast<Out*>(p.out) + row_index * cfg::head_dim_v + col0;
+#pragma unroll
+        for (int nt = 0; nt < VT; ++nt) store_pair(out + 8 * nt, o[m][nt][2 * half] * inv, o[m][nt][2 * half + 1] * inv);
+        if (p.lse != nullptr && kg == 0 && (lane & 3) == 0) p.lse[row_index] = lse;
       } else {
         const index_t part = static_cast<index_t>(split) * p.batch * p.rows + row_index;
-        float* out = p.o_partial + part * cfg::head_dim_v + 128 * quarter + lane_col;
+        float* out = p.o_partial + part * cfg::head_dim_v + col0;
 #pragma unroll
-        for (int nt = 0; nt < 16; ++nt)
-          store_pair(out + 8 * nt, o[mt2][nt][2 * half] * inv, o[mt2][nt][2 * half + 1] * inv);
-        if (quarter == 0 && (lane & 3) == 0) p.lse_partial[part] = lse;
+        for (int nt = 0; nt < VT; ++nt) store_pair(out + 8 * nt, o[m][nt][2 * half] * inv, o[m][nt][2 * half + 1] * inv);
+        if (kg == 0 && (lane & 3) == 0) p.lse_partial[part] = lse;
       }
     }
 }
