@@ -3,7 +3,8 @@
 // call. Inside a team, Eigen is told to stay single-threaded (a per-team setting that ends with
 // the team), and so is the calling thread when the work runs on it alone (Eigen would otherwise
 // open a team of omp_get_max_threads() for a large product), so no call opens threads beyond the
-// backend's count.
+// backend's count. (A program that fixes Eigen's count globally with Eigen::setNbThreads(n > 1)
+// overrides this for work on the calling thread.)
 
 #include <algorithm>
 #include <atomic>
