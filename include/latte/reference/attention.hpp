@@ -17,6 +17,7 @@
 #include "../core/error.hpp"
 #include "../core/tensor_view.hpp"
 #include "../core/weight_view.hpp"
+#include "dequantize.hpp"
 
 namespace latte::reference {
 
@@ -73,25 +74,11 @@ struct matrix {
   double operator()(index_t r, index_t c) const { return data[static_cast<std::size_t>(r * cols + c)]; }
 };
 
-template <class T>
-double element(const weight_view& w, index_t r, index_t c) {
-  const T* base = static_cast<const T*>(w.data);
-  return static_cast<double>(to_float(base[r * w.row_stride + c])) * static_cast<double>(w.scale_at(r, c));
-}
-
-// w as float64, block scales applied (SPEC.md section 8).
+// w as float64, block scales applied (SPEC.md section 8; reference/dequantize.hpp).
 inline matrix dequantize(const weight_view& w) {
   matrix m(w.rows, w.cols);
   for (index_t r = 0; r < w.rows; ++r)
-    for (index_t c = 0; c < w.cols; ++c) {
-      switch (w.type) {
-        case dtype::f32: m(r, c) = element<float>(w, r, c); break;
-        case dtype::bf16: m(r, c) = element<bf16>(w, r, c); break;
-        case dtype::f16: m(r, c) = element<fp16>(w, r, c); break;
-        case dtype::f8_e4m3: m(r, c) = element<fp8_e4m3>(w, r, c); break;
-        default: fail("reference: weight of type ", name_of(w.type), " is not a float matrix");
-      }
-    }
+    for (index_t c = 0; c < w.cols; ++c) m(r, c) = weight_at(w, r, c);
   return m;
 }
 
