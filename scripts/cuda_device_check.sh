@@ -3,13 +3,48 @@
 # one go, and leaves the logs, the JSON and a plot under $OUT (default: build-device/out).
 #
 #   scripts/cuda_device_check.sh [tests] [bench] [peers] [model]   (default: all of them)
+#   scripts/cuda_device_check.sh make-deps    (on a Debian machine with the packages: fills .deps/)
 #
 # Dependencies: found by find_package as usual; a folder .deps/ at the repository root (headers
 # and CMake package files of Eigen, nlohmann-json, Catch2 and Google Benchmark) is used instead
-# when present, for machines that have none of them.
+# when present, for machines that have none of them. `make-deps` builds it from the system
+# packages (libeigen3-dev, nlohmann-json3-dev, catch2, libbenchmark-dev); keep it out of git
+# (.git/info/exclude) and carry it to the GPU machine.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+
+if [[ "${1:-}" == make-deps ]]; then
+  rm -rf .deps && mkdir -p .deps/include .deps/lib .deps/cmake || exit 1
+  cp -r /usr/include/eigen3 /usr/include/nlohmann /usr/include/catch2 /usr/include/benchmark .deps/include/ || exit 1
+  lib=$(ls /usr/lib/x86_64-linux-gnu/libbenchmark.so.1.* | head -1)
+  cp "$lib" .deps/lib/libbenchmark.so && cp "$lib" .deps/lib/libbenchmark.so.1debian || exit 1
+  package() {  # name version body
+    mkdir -p .deps/cmake/$1
+    printf 'get_filename_component(_root "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)\n%s\n' "$3" > .deps/cmake/$1/$1Config.cmake
+    printf 'set(PACKAGE_VERSION "%s")\nif(PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)\n  set(PACKAGE_VERSION_COMPATIBLE FALSE)\nelse()\n  set(PACKAGE_VERSION_COMPATIBLE TRUE)\nendif()\n' "$2" > .deps/cmake/$1/$1ConfigVersion.cmake
+  }
+  package Eigen3 3.4.0 'if(NOT TARGET Eigen3::Eigen)
+  add_library(Eigen3::Eigen INTERFACE IMPORTED)
+  set_target_properties(Eigen3::Eigen PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${_root}/include/eigen3")
+endif()'
+  package nlohmann_json 3.11.2 'if(NOT TARGET nlohmann_json::nlohmann_json)
+  add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
+  set_target_properties(nlohmann_json::nlohmann_json PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${_root}/include")
+endif()'
+  package Catch2 2.13.10 'if(NOT TARGET Catch2::Catch2)
+  add_library(Catch2::Catch2 INTERFACE IMPORTED)
+  set_target_properties(Catch2::Catch2 PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${_root}/include")
+endif()'
+  package benchmark 1.7.1 'if(NOT TARGET benchmark::benchmark)
+  find_package(Threads REQUIRED)
+  add_library(benchmark::benchmark SHARED IMPORTED)
+  set_target_properties(benchmark::benchmark PROPERTIES IMPORTED_LOCATION "${_root}/lib/libbenchmark.so"
+    INTERFACE_INCLUDE_DIRECTORIES "${_root}/include" INTERFACE_LINK_LIBRARIES Threads::Threads)
+endif()'
+  echo ".deps ready ($(du -sh .deps | cut -f1))"
+  exit 0
+fi
 OUT=${OUT:-$root/build-device/out}
 mkdir -p "$OUT"
 steps=${*:-tests bench peers model}
