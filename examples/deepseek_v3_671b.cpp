@@ -51,6 +51,7 @@
 #include <latte/io/checkpoint_weights.hpp>
 #include <latte/io/hub_config.hpp>
 #include <latte/model/deepseek_v3.hpp>
+#include <latte/model/mtp.hpp>
 #include <latte/model/plan.hpp>
 #include <latte/model/presets.hpp>
 #include <latte/model/synthetic_weights.hpp>
@@ -79,12 +80,13 @@ struct arguments {
   int threads = latte::cpu::hardware_threads();
   std::string backend = "cpu";
   std::string model_dir;
+  bool mtp = false;
 };
 
 constexpr const char* usage =
     "usage: latte-deepseek-671b --plan [--json] [--context N] [--batch B] [--model DIR] [--layers N]\n"
     "       latte-deepseek-671b [--prompt 1,2,3,4] [--seed S] [--dtype bf16|fp8] [--memory-budget 8G]\n"
-    "                           [--layers N] [--threads N] [--backend cpu|cuda] [--model DIR]\n";
+    "                           [--layers N] [--threads N] [--backend cpu|cuda] [--model DIR] [--mtp]\n";
 
 template <class T>
 T parse_number(std::string_view text, std::string_view option) {
@@ -153,6 +155,7 @@ arguments parse(int argc, char** argv) {
     else if (flag == "--threads") a.threads = parse_number<int>(value(), flag);
     else if (flag == "--backend") a.backend = value();
     else if (flag == "--model") a.model_dir = value();
+    else if (flag == "--mtp") a.mtp = true;
     else if (flag == "--help" || flag == "-h") {
       std::cout << usage;
       std::exit(0);
@@ -165,6 +168,8 @@ arguments parse(int argc, char** argv) {
   require(a.threads >= 1, "--threads must be at least 1, got ", a.threads);
   require(a.dtype == "bf16" || a.dtype == "fp8", "--dtype must be bf16 or fp8, got '", a.dtype, "'");
   require(a.backend == "cpu" || a.backend == "cuda", "--backend must be cpu or cuda, got '", a.backend, "'");
+  require(!a.mtp || a.model_dir.empty() || a.layers == 0,
+          "--mtp with --model needs every layer (the module is the checkpoint's layer after the last)");
   return a;
 }
 
@@ -357,7 +362,13 @@ class layer_clock final : public model::observer {
     draw(0);
   }
 
-  void tensor(std::string_view name, latte::matrix_view<const float>) override {
+  void tensor(std::string_view name, latte::matrix_view<const float> values) override {
+    if (name == "final_norm" && keep_final_) {
+      final_.clear();
+      for (index_t i = 0; i < values.extent(0); ++i)
+        for (index_t j = 0; j < values.extent(1); ++j) final_.push_back(values(i, j));
+      return;
+    }
     // "layer{i}.out" closes layer i.
     if (!name.starts_with("layer") || !name.ends_with(".out") || name.ends_with("attn.out") || name.ends_with("mlp.out"))
       return;
@@ -386,6 +397,9 @@ class layer_clock final : public model::observer {
   }
 
   const std::vector<layer_record>& records() const noexcept { return records_; }
+  // The main model's final-normed states [tokens, hidden] (kept when asked for, for the MTP).
+  void keep_final_states() noexcept { keep_final_ = true; }
+  const std::vector<float>& final_states() const noexcept { return final_; }
 
  private:
   void mark_generation() {
@@ -427,6 +441,8 @@ class layer_clock final : public model::observer {
   index_t params_mark_ = 0;
   index_t pending_experts_ = -1;
   std::vector<layer_record> records_;
+  bool keep_final_ = false;
+  std::vector<float> final_;
 };
 
 template <class Backend, class Preset>
@@ -446,6 +462,7 @@ int forward_pass(const arguments& a, Backend backend, const model::config& c, mo
 
   auto state = net.make_state(1, static_cast<index_t>(a.prompt.size()));
   layer_clock watch(c.num_hidden_layers, synthetic, stderr);
+  if (a.mtp) watch.keep_final_states();
   watch.start();
   const auto forward_start = clock_type::now();
   const latte::host_buffer<float> logits =
@@ -463,6 +480,27 @@ int forward_pass(const arguments& a, Backend backend, const model::config& c, mo
     next.push_back(static_cast<std::int32_t>(std::max_element(row, row + vocab) - row));
   }
   require(finite, "the logits are not finite");
+
+  // The MTP module drafts the token after next at every position, from the main model's
+  // final-normed state there and the token that follows it (the prompt's, then the greedy one).
+  std::vector<std::int32_t> drafts;
+  double mtp_seconds = 0.0;
+  if (a.mtp) {
+    const auto mtp_start = clock_type::now();
+    std::fprintf(stderr, "MTP module (layer %lld) ...\n", static_cast<long long>(c.num_hidden_layers));
+    model::mtp_module<Backend, Preset> mtp(backend, c, weights);
+    std::vector<std::int32_t> following(a.prompt.begin() + 1, a.prompt.end());
+    following.push_back(next.back());
+    const index_t tokens = static_cast<index_t>(a.prompt.size());
+    auto cache = mtp.make_cache(tokens);
+    const latte::host_buffer<float> mtp_logits = mtp.forward(
+        latte::make_matrix_view<const float>(watch.final_states().data(), tokens, c.hidden_size), following, cache);
+    for (index_t t = 0; t < tokens; ++t) {
+      const float* row = mtp_logits.data() + t * vocab;
+      drafts.push_back(static_cast<std::int32_t>(std::max_element(row, row + vocab) - row));
+    }
+    mtp_seconds = std::chrono::duration<double>(clock_type::now() - mtp_start).count();
+  }
 
   const auto& records = watch.records();
   std::cout << "time per layer (s; MoE layers: distinct routed experts made in brackets):\n";
@@ -506,6 +544,12 @@ int forward_pass(const arguments& a, Backend backend, const model::config& c, mo
               << gib(static_cast<double>(synthetic->options().memory_budget)) << "); " << s.evictions << " evicted, "
               << s.buffers_reused << " buffers reused\n";
   }
+  if (a.mtp) {
+    std::cout << "MTP module: " << fixed(mtp_seconds, 2) << " s; its drafts of the token after next (greedy, "
+              << "at each prompt position):\n  ";
+    for (std::size_t i = 0; i < drafts.size(); ++i) std::cout << (i ? "," : "") << drafts[i];
+    std::cout << "\n";
+  }
   std::cout << "peak resident memory: " << gib(peak_resident_bytes()) << "\n";
   std::cout << "next-token ids (greedy, after each prompt position):\n";
   std::string line;
@@ -540,8 +584,8 @@ int run_model(const arguments& a, Backend backend) {
   options.format = a.dtype == "fp8" ? model::weight_format::fp8_blocks : model::weight_format::bf16;
   options.memory_budget = a.memory_budget > 0 ? a.memory_budget : model::half_available_memory();
   options.threads = a.threads;
-  options.include_mtp = false;
-  const std::size_t needed = model::streamed_working_set_bytes(c, options.format);
+  options.include_mtp = a.mtp;
+  const std::size_t needed = model::streamed_working_set_bytes(c, options.format, 128, a.mtp);
   require(options.memory_budget >= needed, "--memory-budget: ", options.memory_budget, " bytes (",
           gib(static_cast<double>(options.memory_budget)), ") cannot hold the ", needed, " bytes (",
           gib(static_cast<double>(needed)),

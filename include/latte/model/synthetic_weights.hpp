@@ -250,14 +250,19 @@ inline std::size_t half_available_memory(std::size_t fallback = std::size_t(8) <
 // The most bytes of weights that deepseek_v3 with weight_residency::streamed holds in use at once
 // when they are stored in `format`: the embedding, final norm and lm_head and every MoE layer's
 // selection bias for the model's lifetime, plus the largest layer's tensors with one routed
-// expert (experts are made and released one at a time). A memory budget below this cannot work.
-inline std::size_t streamed_working_set_bytes(const config& c, weight_format format, index_t block = 128) {
+// expert (experts are made and released one at a time). With `with_mtp`, also an mtp_module run
+// after the model: its layer (kept) with one expert and its eh_proj and norms, beside the pinned
+// tensors. A memory budget below this cannot work.
+inline std::size_t streamed_working_set_bytes(const config& c, weight_format format, index_t block = 128,
+                                              bool with_mtp = false) {
   std::size_t pinned = 0;
-  std::vector<std::size_t> layer(static_cast<std::size_t>(c.num_hidden_layers), 0);
+  // Layers 0 .. L - 1, then the MTP modules' layers L, L + 1, ...
+  std::vector<std::size_t> layer(static_cast<std::size_t>(c.num_hidden_layers + c.num_nextn_predict_layers), 0);
   std::size_t expert = 0;  // one routed expert: gate, up and down
   index_t expert_layer = -1;
-  for (const tensor_spec& t : model_tensors(c)) {
+  for (const tensor_spec& t : model_tensors(c, with_mtp)) {
     const std::size_t bytes = t.stored_bytes(format, block);
+    if (t.role == tensor_role::mtp_embedding_copy || t.role == tensor_role::mtp_head_copy) continue;
     if (t.layer < 0 || t.role == tensor_role::router_bias) {
       pinned += bytes;
     } else if (t.role == tensor_role::routed_expert) {
@@ -268,8 +273,8 @@ inline std::size_t streamed_working_set_bytes(const config& c, weight_format for
     }
   }
   std::size_t largest = 0;
-  for (index_t i = 0; i < c.num_hidden_layers; ++i)
-    largest = std::max(largest, layer[static_cast<std::size_t>(i)] + (c.is_moe_layer(i) ? expert : 0));
+  for (std::size_t i = 0; i < layer.size(); ++i)
+    largest = std::max(largest, layer[i] + (c.is_moe_layer(static_cast<index_t>(i)) ? expert : 0));
   return pinned + largest;
 }
 
