@@ -111,10 +111,10 @@ void parallel_ranges(int threads, index_t n, index_t grain, Body&& body) {
 
 // Calls body(i) for every i in [0, n), items dealt dynamically to the workers.
 template <class Body>
-void parallel_for(int threads, index_t n, Body&& body) {
+void parallel_for([[maybe_unused]] int threads, index_t n, Body&& body) {
   if (n <= 0) return;
-  const int workers = static_cast<int>(std::clamp<index_t>(n, 1, std::max(threads, 1)));
 #if defined(_OPENMP)
+  const int workers = static_cast<int>(std::clamp<index_t>(n, 1, std::max(threads, 1)));
   if (workers > 1) {
     detail::first_exception failure;
 #pragma omp parallel num_threads(workers)
