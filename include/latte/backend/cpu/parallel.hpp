@@ -77,7 +77,7 @@ void run_alone(Work&& work) {
 
 // Calls body(worker, workers) on `threads` workers.
 template <class Body>
-void run_team(int threads, Body&& body) {
+void run_team([[maybe_unused]] int threads, Body&& body) {
 #if defined(_OPENMP)
   if (threads > 1) {
     detail::first_exception failure;
