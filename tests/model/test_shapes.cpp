@@ -36,6 +36,7 @@ latte::model::config base_config() {
   c.num_experts_per_tok = 3;
   c.n_group = 4;
   c.topk_group = 2;
+  c.norm_topk_prob = true;
   c.routed_scaling_factor = 2.5;
   c.max_position_embeddings = 256;
   c.rope = {.theta = 10000.0, .rotary_dim = 8, .scaling = latte::rope::scaling_type::yarn, .factor = 4.0,

@@ -41,7 +41,7 @@ struct config {
   index_t topk_group = 1;
   scoring_func scoring = scoring_func::sigmoid;
   std::string topk_method = "noaux_tc";
-  bool norm_topk_prob = true;
+  bool norm_topk_prob = false;      // hub default
   double routed_scaling_factor = 1.0;
   double rms_norm_eps = 1e-6;
   index_t max_position_embeddings = 0;
