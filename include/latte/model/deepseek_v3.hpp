@@ -179,17 +179,16 @@ class deepseek_v3 {
       std::optional<layer_weights> streamed;
       if (options_.residency == weight_residency::streamed) streamed.emplace(fetch_layer(i));
       layer_weights& w = streamed ? *streamed : layers_[static_cast<std::size_t>(i)];
-      const std::string prefix = "layer" + std::to_string(i);
 
       backend_.rmsnorm(x, w.input_norm, attention_options_.rms_norm_eps, normed);
-      show(watch, prefix + ".attn.in", normed);
+      show(watch, i, ".attn.in", normed);
       const attention_type attention(backend_, shape_, w.attention, attention_options_);
       attention.forward(normed, cos_sin, chunks, std::span<cache_type* const>(caches), out);
-      show(watch, prefix + ".attn.out", out);
+      show(watch, i, ".attn.out", out);
       backend_.add(out, x);
 
       backend_.rmsnorm(x, w.post_attention_norm, attention_options_.rms_norm_eps, normed);
-      show(watch, prefix + ".mlp.in", normed);
+      show(watch, i, ".mlp.in", normed);
       if (w.dense) {
         moe::swiglu_forward(backend_, *w.dense, normed, out);
       } else {
@@ -197,9 +196,9 @@ class deepseek_v3 {
         block.forward(normed, out);
         if (watch) watch->routing(i, config_.num_experts_per_tok, block.last_experts(), block.last_weights());
       }
-      show(watch, prefix + ".mlp.out", out);
+      show(watch, i, ".mlp.out", out);
       backend_.add(out, x);
-      show(watch, prefix + ".out", x);
+      show(watch, i, ".out", x);
       if (streamed) release_layer(i);
     }
     for (std::size_t c = 0; c < chunks.size(); ++c)
@@ -242,6 +241,7 @@ class deepseek_v3 {
     std::optional<moe::swiglu_weights> dense;       // dense layers
     weight_view gate;                               // MoE layers
     std::optional<moe::swiglu_weights> shared;
+    std::vector<moe::swiglu_weights> experts;       // MoE layers, resident weights only
   };
 
   cache_type make_cache(index_t capacity) const {
@@ -261,6 +261,11 @@ class deepseek_v3 {
                                    index_t intermediate) {
     return {store_.get(gate, intermediate, config_.hidden_size), store_.get(up, intermediate, config_.hidden_size),
             store_.get(down, config_.hidden_size, intermediate)};
+  }
+
+  moe::swiglu_weights fetch_expert(index_t i, index_t e) {
+    return fetch_swiglu(names::expert(i, e, "gate_proj"), names::expert(i, e, "up_proj"),
+                        names::expert(i, e, "down_proj"), config_.moe_intermediate_size);
   }
 
   layer_weights fetch_layer(index_t i) {
@@ -287,6 +292,9 @@ class deepseek_v3 {
       if (c.n_shared_experts > 0)
         w.shared = fetch_swiglu(names::shared_expert(i, "gate_proj"), names::shared_expert(i, "up_proj"),
                                 names::shared_expert(i, "down_proj"), c.moe_intermediate_size * c.n_shared_experts);
+      // Resident weights: every expert's views now, not a name lookup per chosen expert per call.
+      if (options_.residency == weight_residency::resident)
+        for (index_t e = 0; e < c.n_routed_experts; ++e) w.experts.push_back(fetch_expert(i, e));
     } else {
       w.dense = fetch_swiglu(names::mlp(i, "gate_proj"), names::mlp(i, "up_proj"), names::mlp(i, "down_proj"),
                              c.intermediate_size);
@@ -324,14 +332,18 @@ class deepseek_v3 {
     return moe::moe_layer<Backend>(
         backend_, {c.hidden_size, c.n_routed_experts, c.moe_intermediate_size},
         {w.gate, biases_[static_cast<std::size_t>(i)].data()}, routing, w.shared,
-        [this, i](index_t e) {
-          return fetch_swiglu(names::expert(i, e, "gate_proj"), names::expert(i, e, "up_proj"),
-                              names::expert(i, e, "down_proj"), config_.moe_intermediate_size);
+        [this, i, &w](index_t e) {
+          return w.experts.empty() ? fetch_expert(i, e) : w.experts[static_cast<std::size_t>(e)];
         },
         [this, i, streamed](index_t e) {
           if (!streamed) return;
           for (const char* part : {"gate_proj", "up_proj", "down_proj"}) store_.release(names::expert(i, e, part));
         });
+  }
+
+  // Layer i's tensor `part` (".attn.in", ...): the name is built only when someone watches.
+  void show(observer* watch, index_t i, const char* part, matrix_view<const float> values) const {
+    if (watch != nullptr) show(watch, "layer" + std::to_string(i) + part, values);
   }
 
   void show(observer* watch, const std::string& name, matrix_view<const float> values) const {
