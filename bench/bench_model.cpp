@@ -152,9 +152,16 @@ void BM_decode(benchmark::State& state) {
   }
   rates(state, static_cast<double>(new_tokens), forward_flops(ckpt.config, prompt_tokens, new_tokens, new_tokens));
 }
+// The single step from 96 tokens spends most of the wall time in its untimed prefill: a shorter
+// timed total keeps the run short (still hundreds of steps).
 BENCHMARK(BM_decode)
     ->ArgNames({"fp8", "prompt", "steps", "threads"})
     ->ArgsProduct({{0, 1}, {96}, {1}, {1, 2}})
+    ->MinTime(0.1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_decode)
+    ->ArgNames({"fp8", "prompt", "steps", "threads"})
     ->ArgsProduct({{0, 1}, {16}, {23}, {1, 2}})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);

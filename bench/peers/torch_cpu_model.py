@@ -410,11 +410,13 @@ def main():
              ("decode", {"prompt": 16, "steps": 23},
               lambda f: time_decode(model, greedy_prompt[0], 23, f, args.repetitions), 23)]
     for kind, shape, run, tokens in cases:
-        timed = {form: statistics.median(run(form)) for form in ("absorb", "naive")}
+        samples = {form: run(form) for form in ("absorb", "naive")}
+        timed = {form: statistics.median(s) for form, s in samples.items()}
         best = min(timed, key=timed.get)
         name = f"{kind}/fp8:{fp8}/" + "/".join(f"{k}:{v}" for k, v in shape.items()) + f"/threads:{args.threads}"
-        results["cases"].append({"name": name, "seconds": timed[best], "tokens_per_second": tokens / timed[best],
-                                 "form": best, "seconds_by_form": timed})
+        results["cases"].append({"name": name, "tokens": tokens, "seconds": timed[best],
+                                 "tokens_per_second": tokens / timed[best], "form": best,
+                                 "seconds_by_form": timed, "samples_by_form": samples})
         print(f"{name}: {tokens / timed[best]:.1f} tokens/s ({best}; "
               + ", ".join(f"{f} {t * 1e3:.3f} ms" for f, t in timed.items()) + ")", file=sys.stderr)
     if args.json:
