@@ -49,10 +49,11 @@ void check_gemm(const padded_matrix& x, const weight_view& w, const padded_matri
 TEST_CASE("gemm matches the reference for every weight type, layout and shape", "[backend][gemm]") {
   const dtype type = GENERATE(dtype::f32, dtype::bf16, dtype::f16, dtype::f8_e4m3);
   const weight_layout layout = GENERATE(weight_layout::out_in, weight_layout::in_out);
-  // m, k, n: decode; odd sizes; fp8 partial edge blocks in both directions; tall and narrow
-  // (the backend splits rows rather than weight columns).
+  // m, k, n: decode (m <= 4: the widening dot product for out_in weights); odd sizes; fp8
+  // partial edge blocks in both directions; tall and narrow (the backend splits rows rather than
+  // weight columns).
   const auto [m, k, n] = GENERATE(table<index_t, index_t, index_t>(
-      {{1, 300, 270}, {7, 131, 259}, {150, 300, 270}, {513, 64, 20}, {1, 1, 1}, {2, 5, 3}}));
+      {{1, 300, 270}, {3, 129, 17}, {4, 260, 131}, {7, 131, 259}, {150, 300, 270}, {513, 64, 20}, {1, 1, 1}, {2, 5, 3}}));
   const bool out_in = layout == weight_layout::out_in;
   INFO(dtype_label(type) << (out_in ? " out_in" : " in_out") << " m " << m << " k " << k << " n " << n);
 
@@ -92,9 +93,9 @@ TEST_CASE("gemm applies alpha and beta", "[backend][gemm]") {
   const dtype type = GENERATE(dtype::f32, dtype::f8_e4m3);
   const weight_layout layout = GENERATE(weight_layout::out_in, weight_layout::in_out);
   const auto [alpha, beta] = GENERATE(table<float, float>({{0.75f, -0.5f}, {-2.0f, 1.0f}, {1.0f, 0.0f}, {0.0f, 3.0f}}));
-  const index_t m = 9, k = 200, n = 150;
+  const index_t m = GENERATE(1, 9), k = 200, n = 150;
   const bool out_in = layout == weight_layout::out_in;
-  INFO(dtype_label(type) << (out_in ? " out_in" : " in_out") << " alpha " << alpha << " beta " << beta);
+  INFO(dtype_label(type) << (out_in ? " out_in" : " in_out") << " m " << m << " alpha " << alpha << " beta " << beta);
 
   const stored_weight w(type, out_in ? n : k, out_in ? k : n, 21u);
   const padded_matrix x(m, k, 22u);

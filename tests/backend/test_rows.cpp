@@ -138,3 +138,26 @@ TEST_CASE("allocate, upload and download move host data through backend buffers"
   const cpu::backend::buffer<std::int32_t> ids = b.allocate<std::int32_t>(0);
   CHECK(ids.empty());
 }
+
+TEST_CASE("every fp8 code widens to its exact value", "[backend][rows]") {
+  // One row of all 256 codes, read without and with a block scale of 1, whole and from column 3.
+  std::vector<fp8_e4m3> codes(256);
+  for (int b = 0; b < 256; ++b) codes[static_cast<std::size_t>(b)] = fp8_e4m3::from_bits(static_cast<std::uint8_t>(b));
+  const std::vector<float> unit_scales(2, 1.0f);
+  for (const float* scales : {static_cast<const float*>(nullptr), unit_scales.data()}) {
+    const weight_view w = make_weight_view(codes.data(), 1, 256, scales);
+    for (index_t first : {0, 3}) {
+      const weight_view v = w.col_range(first, 256 - first);
+      std::vector<float> out(static_cast<std::size_t>(v.cols));
+      cpu::backend{1}.dequantize(v, make_matrix_view(out.data(), 1, v.cols));
+      std::size_t wrong = 0;
+      for (index_t c = 0; c < v.cols; ++c) {
+        const float want = codes[static_cast<std::size_t>(first + c)].to_float();
+        const float got = out[static_cast<std::size_t>(c)];
+        const bool same = std::isnan(want) ? std::isnan(got) : got == want && std::signbit(got) == std::signbit(want);
+        if (!same && ++wrong <= 4) FAIL_CHECK("code 0x" << std::hex << first + c << ": " << got << ", expected " << want);
+      }
+      CHECK(wrong == 0);
+    }
+  }
+}
