@@ -215,7 +215,7 @@ TEST_CASE("writer -> reader round trip over every dtype, scalars, empty tensors 
     CHECK(r.type == t.type);
     CHECK(r.shape == t.shape);
     REQUIRE(r.bytes == t.data.size());
-    CHECK(std::memcmp(r.data, t.data.data(), r.bytes) == 0);
+    CHECK((r.bytes == 0 || std::memcmp(r.data, t.data.data(), r.bytes) == 0));  // memcmp takes no null, even for 0 bytes
     CHECK(reinterpret_cast<std::uintptr_t>(r.data) % latte::size_of(r.type) == 0);
   }
   CHECK(f.at("scalar").elements() == 1);
