@@ -2,7 +2,10 @@
 # Builds the CUDA backend on a GPU machine, runs its tests, its benchmarks and the PyTorch peers in
 # one go, and leaves the logs, the JSON and a plot under $OUT (default: build-device/out).
 #
-#   scripts/cuda_device_check.sh [tests] [bench] [peers] [model]   (default: all of them)
+#   scripts/cuda_device_check.sh [tests] [bench] [peers] [model] [671b] [sanitize]
+#                                 (default: tests bench peers model)
+#   671b:     the full 61-layer DeepSeek-V3 671B-config forward on the GPU (synthetic weights)
+#   sanitize: the CUDA tests under compute-sanitizer memcheck and racecheck
 #   scripts/cuda_device_check.sh make-deps    (on a Debian machine with the packages: fills .deps/)
 #
 # Dependencies: found by find_package as usual; a folder .deps/ at the repository root (headers
@@ -70,6 +73,7 @@ say "configure"
 cmake -S . -B $build "${generator[@]}" -DLATTE_CUDA=ON -DCMAKE_BUILD_TYPE=Release -DLATTE_BUILD_EXAMPLES=ON \
   -DLATTE_NATIVE=OFF -DLATTE_CUDA_PTXAS_VERBOSE=ON "${deps[@]}" >> "$log" 2>&1 || { say "configure failed"; tail -30 "$log"; exit 1; }
 targets=(bench_cuda)
+want 671b && targets+=(latte-deepseek-671b)
 for t in $(ls tests/cuda/cuda_*.cpp 2>/dev/null | xargs -n1 basename | sed 's/\.cpp$//'); do
   [[ " ${targets[*]} " == *" $t "* ]] || targets+=("$t")
 done
@@ -107,6 +111,25 @@ if want model; then
 fi
 if want tests || want model; then
   grep -E "FAILED|failed|with expansion|CAPTURE|relative error|greedy tokens|error " "$OUT/tests.log" | head -60 >> "$log"
+fi
+
+if want 671b; then
+  say "latte-deepseek-671b --backend cuda"
+  timeout 420 $build/examples/latte-deepseek-671b --backend cuda --threads "$(nproc)" > "$OUT/671b.log" 2>&1
+  say "671b rc=$?"
+  tr '\r' '\n' < "$OUT/671b.log" | grep -v "^\s*$" | tail -25 | tee -a "$log"
+fi
+
+if want sanitize; then
+  sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  for tool in memcheck racecheck; do
+    for t in cuda_parity cuda_fused; do
+      say "compute-sanitizer --tool $tool $t"
+      timeout 240 "$sanitizer" --tool "$tool" --error-exitcode 99 "$build/tests/$t" >> "$OUT/sanitize.log" 2>&1
+      say "$tool $t rc=$?"
+      grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Hazard|Invalid" "$OUT/sanitize.log" | tail -2 | tee -a "$log"
+    done
+  done
 fi
 
 if want peers; then
