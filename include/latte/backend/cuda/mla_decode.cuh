@@ -157,6 +157,9 @@ __global__ void __launch_bounds__(mla_decode_config::threads, 1)
         const int row = valid + c / (cfg::head_dim_v / 8), chunk = c % (cfg::head_dim_v / 8);
         *reinterpret_cast<uint4*>(kv_tile + mla_tile_offset(row, chunk)) = make_uint4(0, 0, 0, 0);
       }
+      // Every warp reads rows another thread cleared: the whole block waits for the clearing.
+      // (`valid` is the same for the whole block, so every thread reaches this barrier.)
+      ptx::named_barrier(1, cfg::threads);
     }
 
     // S = Q K^T for this warp's rows and keys.
