@@ -26,10 +26,16 @@ inline int hardware_threads() noexcept {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
-// Workers worth waking for `work` scalar operations: opening and synchronising a team costs
-// microseconds, so a call gets one worker per 32k operations, at most `threads`.
+// Workers worth waking for `work` scalar operations: a call gets one worker per 256k operations
+// (tens of microseconds of work), at most `threads`. Opening and closing a team costs a few
+// microseconds when its workers are spinning, tens when they sleep, and milliseconds when the
+// cores are shared with other processes, since every team waits for its slowest worker to be
+// scheduled. A decode step of a small model makes hundreds of calls of under 256k operations;
+// splitting them at 32k per worker made a 2-thread decode of the tiny DeepSeek-V3 100 times
+// slower on a 2-core machine shared with other work, and no faster with passive waiting
+// (docs/performance.md).
 inline int team_size(int threads, double work) noexcept {
-  constexpr double operations_per_worker = 32768.0;
+  constexpr double operations_per_worker = 262144.0;
   return static_cast<int>(std::clamp(work / operations_per_worker, 1.0, static_cast<double>(std::max(threads, 1))));
 }
 
