@@ -8,6 +8,11 @@
 # present.
 #
 #   bench/peers/run_cpu_peers.sh [--build DIR] [--threads "1 2"] [--rounds R] [--repetitions N] [--out DIR]
+#                                [--omp-wait-policy passive|active]
+#
+# --omp-wait-policy sets OMP_WAIT_POLICY for both sides (latte's teams and PyTorch's are libgomp's):
+# on cores shared with other processes, libgomp's default spinning between teams costs more than
+# the work of a small model (docs/performance.md); the default leaves the variable as it is.
 #
 # Needs Debian's python3-torch with libopenblas0-pthread. The peer runs with OPENBLAS_CORETYPE
 # and OPENBLAS_L2_SIZE unset (OpenBLAS is twice as fast without them; docs/performance.md) and
@@ -29,7 +34,8 @@ while [[ $# -gt 0 ]]; do
     --rounds) rounds=$2; shift 2 ;;
     --repetitions) repetitions=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --omp-wait-policy) export OMP_WAIT_POLICY=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run_cpu_peers.sh: unknown option '$1'" >&2; exit 1 ;;
   esac
 done
@@ -50,6 +56,8 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
   echo "  \"cpu\": \"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\","
   echo "  \"cores\": $(nproc),"
   echo "  \"commit\": \"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\","
+  echo "  \"uncommitted_headers\": $(git -C "$root" status --porcelain -- include 2>/dev/null | wc -l),"
+  echo "  \"omp_wait_policy\": \"${OMP_WAIT_POLICY:-unset}\","
   echo "  \"load_before\": \"$(load)\","
 } >"$out/machine.json.part"
 
@@ -78,7 +86,7 @@ done
 rm -f "$out/machine.json.part"
 
 "$python" - "$out" "$threads" <<'EOF'
-import glob, json, os, statistics, sys
+import glob, json, os, re, statistics, sys
 
 out, threads = sys.argv[1], sys.argv[2].split()
 # tokens/s samples per case: latte's repetitions, the peer's timed runs (its faster form).
@@ -86,7 +94,7 @@ latte, peer, forms = {}, {}, {}
 for path in sorted(glob.glob(os.path.join(out, "latte_round*_threads*.json"))):
     for b in json.load(open(path))["benchmarks"]:
         if b.get("run_type") == "iteration":
-            name = b["run_name"].removeprefix("BM_").removesuffix("/real_time")
+            name = re.sub(r"/min_time:[0-9.]+", "", b["run_name"].removeprefix("BM_").removesuffix("/real_time"))
             latte.setdefault(name, []).append(b["tokens"])
 by_form = {}
 for path in sorted(glob.glob(os.path.join(out, "torch_*_round*_threads*.json"))):
