@@ -23,7 +23,8 @@ class host_buffer {
   host_buffer() = default;
   explicit host_buffer(std::size_t n) : size_(n) {
     if (n == 0) return;
-    require(n <= (std::size_t(1) << 62) / sizeof(T), "host_buffer: ", n, " elements is more than memory can hold");
+    // fail() is [[noreturn]]: the compiler sees that no impossible size reaches aligned_alloc.
+    if (n > (std::size_t(1) << 62) / sizeof(T)) fail("host_buffer: ", n, " elements is more than memory can hold");
     const std::size_t bytes = (n * sizeof(T) + alignment - 1) / alignment * alignment;
     void* p = std::aligned_alloc(alignment, bytes);
     if (p == nullptr) fail("host_buffer: cannot allocate ", bytes, " bytes");
