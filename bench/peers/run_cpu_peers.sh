@@ -8,8 +8,10 @@
 # present.
 #
 #   bench/peers/run_cpu_peers.sh [--build DIR] [--threads "1 2"] [--rounds R] [--repetitions N] [--out DIR]
-#                                [--omp-wait-policy passive|active]
+#                                [--omp-wait-policy passive|active] [--bench FILE] [--report-only]
 #
+# --bench runs that bench_model binary instead of building one (to compare builds);
+# --report-only makes the table, summary.json and the plot again from the JSON already in --out.
 # --omp-wait-policy sets OMP_WAIT_POLICY for both sides (latte's teams and PyTorch's are libgomp's):
 # on cores shared with other processes, libgomp's default spinning between teams costs more than
 # the work of a small model (docs/performance.md); the default leaves the variable as it is.
@@ -35,7 +37,9 @@ while [[ $# -gt 0 ]]; do
     --repetitions) repetitions=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --omp-wait-policy) export OMP_WAIT_POLICY=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --bench) bench=$2; shift 2 ;;
+    --report-only) report_only=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run_cpu_peers.sh: unknown option '$1'" >&2; exit 1 ;;
   esac
 done
@@ -45,50 +49,66 @@ done
   exit 1
 }
 mkdir -p "$out"
-[[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" --target bench_model -j2 >/dev/null
-bench=$build/bench/bench_model
+if [[ -z ${report_only:-} ]]; then
+  if [[ -z ${bench:-} ]]; then
+    [[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" --target bench_model -j2 >/dev/null
+    bench=$build/bench/bench_model
+  fi
 
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-{
-  echo "{"
-  echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
-  echo "  \"cpu\": \"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\","
-  echo "  \"cores\": $(nproc),"
-  echo "  \"commit\": \"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\","
-  echo "  \"uncommitted_headers\": $(git -C "$root" status --porcelain -- include 2>/dev/null | wc -l),"
-  echo "  \"omp_wait_policy\": \"${OMP_WAIT_POLICY:-unset}\","
-  echo "  \"load_before\": \"$(load)\","
-} >"$out/machine.json.part"
+  load() { cut -d' ' -f1-3 /proc/loadavg; }
+  {
+    echo "{"
+    echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
+    echo "  \"cpu\": \"$(lscpu | sed -n 's/^Model name: *//p' | head -1)\","
+    echo "  \"cores\": $(nproc),"
+    echo "  \"commit\": \"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\","
+    echo "  \"uncommitted_headers\": $(git -C "$root" status --porcelain -- include 2>/dev/null | wc -l),"
+    echo "  \"omp_wait_policy\": \"${OMP_WAIT_POLICY:-unset}\","
+    echo "  \"bench\": \"$(basename "$bench")\","
+    echo "  \"load_before\": \"$(load)\","
+  } >"$out/machine.json.part"
 
-rm -f "$out"/latte_*.json "$out"/torch_*.json "$out/load.txt"
-for round in $(seq 1 "$rounds"); do
-  for t in $threads; do
-    echo "== round $round, threads $t: latte (bench_model), load $(load)" >&2
-    echo "round $round threads $t latte: load $(load)" >>"$out/load.txt"
-    "$bench" --benchmark_filter="/threads:$t/" --benchmark_repetitions="$repetitions" \
-      --benchmark_out="$out/latte_round${round}_threads$t.json" --benchmark_out_format=json >&2
-    for ckpt in dsv3-tiny dsv3-tiny-fp8; do
-      echo "== round $round, threads $t: PyTorch peer on $ckpt, load $(load)" >&2
-      echo "round $round threads $t torch $ckpt: load $(load)" >>"$out/load.txt"
-      env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
-        "$python" "$root/bench/peers/torch_cpu_model.py" --checkpoint "$root/tests/data/$ckpt" --threads "$t" \
-        --repetitions $((2 * repetitions + 1)) --json "$out/torch_${ckpt}_round${round}_threads$t.json"
+  rm -f "$out"/latte_*.json "$out"/torch_*.json "$out/load.txt"
+  for round in $(seq 1 "$rounds"); do
+    for t in $threads; do
+      echo "== round $round, threads $t: latte (bench_model), load $(load)" >&2
+      echo "round $round threads $t latte: load $(load)" >>"$out/load.txt"
+      "$bench" --benchmark_filter="/threads:$t/" --benchmark_repetitions="$repetitions" \
+        --benchmark_out="$out/latte_round${round}_threads$t.json" --benchmark_out_format=json >&2
+      for ckpt in dsv3-tiny dsv3-tiny-fp8; do
+        echo "== round $round, threads $t: PyTorch peer on $ckpt, load $(load)" >&2
+        echo "round $round threads $t torch $ckpt: load $(load)" >>"$out/load.txt"
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$t" OMP_NUM_THREADS="$t" \
+          "$python" "$root/bench/peers/torch_cpu_model.py" --checkpoint "$root/tests/data/$ckpt" --threads "$t" \
+          --repetitions $((2 * repetitions + 1)) --json "$out/torch_${ckpt}_round${round}_threads$t.json"
+      done
     done
   done
-done
 
-{
-  cat "$out/machine.json.part"
-  echo "  \"load_after\": \"$(load)\""
-  echo "}"
-} >"$out/machine.json"
-rm -f "$out/machine.json.part"
+  {
+    cat "$out/machine.json.part"
+    echo "  \"load_after\": \"$(load)\""
+    echo "}"
+  } >"$out/machine.json"
+  rm -f "$out/machine.json.part"
 
-"$python" - "$out" "$threads" <<'EOF'
+fi
+
+"$python" - "$out" "$threads" "$root" <<'EOF'
 import glob, json, os, re, statistics, sys
 
-out, threads = sys.argv[1], sys.argv[2].split()
+out, threads, root = sys.argv[1], sys.argv[2].split(), sys.argv[3]
+# The kept JSON names the benchmark binary relative to the repository, and no host.
+for path in glob.glob(os.path.join(out, "latte_round*_threads*.json")):
+    data = json.load(open(path))
+    context = data.get("context", {})
+    context.pop("host_name", None)
+    if "executable" in context:
+        executable = os.path.abspath(context["executable"])
+        context["executable"] = (os.path.relpath(executable, root) if executable.startswith(root + os.sep)
+                                 else os.path.basename(executable))
+    json.dump(data, open(path, "w"), indent=1)
 # tokens/s samples per case: latte's repetitions, the peer's timed runs (its faster form).
 latte, peer, forms = {}, {}, {}
 for path in sorted(glob.glob(os.path.join(out, "latte_round*_threads*.json"))):
@@ -130,16 +150,24 @@ try:
     import matplotlib.pyplot as plt
 except ImportError:
     sys.exit(0)
-fig, ax = plt.subplots(figsize=(10, 4.8))
-labels = [r["shape"].replace("/threads:", "\nthreads ") for r in rows]
-ax.bar(range(len(rows)), [r["ratio"] for r in rows],
-       color=["tab:green" if r["met"] else "tab:red" for r in rows])
+policy = json.load(open(os.path.join(out, "machine.json"))).get("omp_wait_policy", "unset") \
+    if os.path.exists(os.path.join(out, "machine.json")) else "unset"
+fig, (rates, ratios) = plt.subplots(1, 2, figsize=(13, 5.2))
+labels = [r["shape"].replace("/threads:", " t") for r in rows]
+at = range(len(rows))
+rates.barh([i + 0.2 for i in at], [r["latte_tokens_per_s"] for r in rows], height=0.4, label="latte")
+rates.barh([i - 0.2 for i in at], [r["torch_tokens_per_s"] for r in rows], height=0.4, label="PyTorch")
+rates.set_xscale("log")
+rates.set_yticks(list(at), labels, fontsize=7)
+rates.set_xlabel("tokens/s (median)")
+rates.legend(fontsize=8)
+ratios.barh(list(at), [r["ratio"] for r in rows], color=["tab:green" if r["met"] else "tab:red" for r in rows])
 for i, r in enumerate(rows):
-    ax.hlines(r["target"], i - 0.4, i + 0.4, colors="black", linestyles="dashed")
-    ax.text(i, r["ratio"], f"{r['ratio']:.2f}", ha="center", va="bottom", fontsize=8)
-ax.set_xticks(range(len(rows)), labels, rotation=90, fontsize=7)
-ax.set_ylabel("latte / PyTorch (tokens/s)")
-ax.set_title("Tiny DeepSeek-V3 on the CPU: latte over PyTorch (dashed: target)")
+    ratios.vlines(r["target"], i - 0.4, i + 0.4, colors="black", linestyles="dashed")
+    ratios.text(r["ratio"], i, f" {r['ratio']:.2f}x", va="center", fontsize=7)
+ratios.set_yticks(list(at), [""] * len(rows))
+ratios.set_xlabel("latte / PyTorch (dashed: target)")
+fig.suptitle(f"Tiny DeepSeek-V3 on the CPU (OMP_WAIT_POLICY {policy})")
 fig.tight_layout()
 fig.savefig(os.path.join(out, "cpu_model.png"), dpi=110)
 EOF
