@@ -30,10 +30,15 @@
 #include <latte/backend/cuda/backend.hpp>
 #endif
 
+#include "command_line.hpp"
+
 namespace {
 
 using latte::fail;
 using latte::require;
+using latte::examples::parse_number;
+using latte::examples::parse_prompt;
+using latte::examples::peak_resident_bytes;
 
 struct arguments {
   std::string model_dir;
@@ -45,33 +50,6 @@ struct arguments {
   std::string attention = "absorbed";
   latte::runtime::sampling_options sampling;
 };
-
-template <class T>
-T parse_number(std::string_view text, std::string_view option) {
-  T value{};
-  const auto [end, status] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (status != std::errc() || end != text.data() + text.size())
-    fail(option, ": '", text, "' is not a valid number");
-  return value;
-}
-
-std::vector<std::int32_t> parse_prompt(std::string_view text) {
-  std::vector<std::int32_t> ids;
-  require(!text.empty(), "--prompt: empty; expected comma-separated token ids such as 1,2,3");
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    const std::string_view item = text.substr(start, comma - start);
-    std::int64_t id = 0;
-    const auto [end, status] = std::from_chars(item.data(), item.data() + item.size(), id);
-    if (item.empty() || status != std::errc() || end != item.data() + item.size())
-      fail("--prompt: '", item, "' is not a token id (expected comma-separated integers such as 1,2,3)");
-    require(id >= 0 && id <= INT32_MAX, "--prompt: token id ", id, " is out of range");
-    ids.push_back(static_cast<std::int32_t>(id));
-    start = comma + 1;
-  }
-  return ids;
-}
 
 arguments parse(int argc, char** argv) {
   arguments a;
@@ -109,14 +87,6 @@ arguments parse(int argc, char** argv) {
   return a;
 }
 
-double peak_resident_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0.0;
-}
-
 template <class Backend, class Form>
 int run(const arguments& a, Backend backend) {
   const std::filesystem::path dir(a.model_dir);
@@ -143,10 +113,13 @@ int run(const arguments& a, Backend backend) {
     std::fprintf(stderr, "decode: %.0f tokens in %.3f s (%.1f tokens/s)\n", decoded, result.decode_seconds,
                  decoded / result.decode_seconds);
   std::fprintf(stderr, "backend: %s, attention: %s, threads: %d, peak resident memory: %.1f MiB\n",
-               a.backend.c_str(), a.attention.c_str(), a.threads, peak_resident_mib());
+               a.backend.c_str(), a.attention.c_str(), a.threads, peak_resident_bytes() / (1024.0 * 1024.0));
 
   std::string line;
-  for (std::size_t i = 0; i < result.tokens.size(); ++i) line += (i ? "," : "") + std::to_string(result.tokens[i]);
+  for (std::size_t i = 0; i < result.tokens.size(); ++i) {
+    if (i > 0) line += ',';
+    line += std::to_string(result.tokens[i]);
+  }
   std::cout << line << std::endl;
   return 0;
 }
