@@ -39,7 +39,7 @@ while [[ $# -gt 0 ]]; do
     --omp-wait-policy) export OMP_WAIT_POLICY=$2; shift 2 ;;
     --bench) bench=$2; shift 2 ;;
     --report-only) report_only=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "run_cpu_peers.sh: unknown option '$1'" >&2; exit 1 ;;
   esac
 done
