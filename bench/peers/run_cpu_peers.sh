@@ -17,8 +17,9 @@
 # the work of a small model (docs/performance.md); the default leaves the variable as it is.
 #
 # Needs Debian's python3-torch with libopenblas0-pthread. The peer runs with OPENBLAS_CORETYPE
-# and OPENBLAS_L2_SIZE unset (OpenBLAS is twice as fast without them; docs/performance.md) and
-# OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set to the thread count: in its own command only.
+# and OPENBLAS_L2_SIZE unset (where set, for old OpenBLAS bugs, they hold OpenBLAS to slower
+# kernels) and OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set to the thread count: in its own
+# command only.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -39,7 +40,7 @@ while [[ $# -gt 0 ]]; do
     --omp-wait-policy) export OMP_WAIT_POLICY=$2; shift 2 ;;
     --bench) bench=$2; shift 2 ;;
     --report-only) report_only=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run_cpu_peers.sh: unknown option '$1'" >&2; exit 1 ;;
   esac
 done
