@@ -51,7 +51,8 @@ inline void gemm_tile(const matrix_view<const float>& x, const weight_view& w, c
     ldw = w.row_stride;
   } else {
     std::vector<float>& scratch = gemm_scratch();
-    scratch.resize(static_cast<std::size_t>(cols * k));
+    // Grow only: a resize after a smaller tile would zero-fill the whole scratch again.
+    if (scratch.size() < static_cast<std::size_t>(cols * k)) scratch.resize(static_cast<std::size_t>(cols * k));
     if (out_in) {
       widen_block(w, j0, cols, 0, k, scratch.data(), k);
       ldw = k;
@@ -77,12 +78,14 @@ inline void gemm_tile(const matrix_view<const float>& x, const weight_view& w, c
 }
 
 // Asks for the same columns of the next weight row while this one is read: rows of 4 KiB or more
-// start a new page each, where the hardware prefetcher stops and starts over.
+// start a new page each, where the hardware prefetcher stops and starts over. The lines go into
+// every cache level (locality 3): a non-temporal hint would push out weights small enough to stay
+// cached from one decoded token to the next.
 template <class T>
 inline void prefetch_next_row(const T* next, index_t count) noexcept {
 #if defined(__GNUC__)
   const char* bytes = reinterpret_cast<const char*>(next);
-  for (index_t b = 0; b < count * static_cast<index_t>(sizeof(T)); b += 64) __builtin_prefetch(bytes + b, 0, 0);
+  for (index_t b = 0; b < count * static_cast<index_t>(sizeof(T)); b += 64) __builtin_prefetch(bytes + b, 0, 3);
 #else
   static_cast<void>(next);
   static_cast<void>(count);
