@@ -2,7 +2,7 @@
 # Builds latte's CPU tests and examples with AddressSanitizer (LeakSanitizer included) and
 # UndefinedBehaviorSanitizer — the CMake preset asan-ubsan: -O1 with line tables, libstdc++
 # assertions, no CUDA, no benchmarks — and runs the default test suite under them
-# (ctest -LE long, as scripts/test.sh does). Any sanitizer report fails the run:
+# (ctest -LE '^long$', as scripts/test.sh does). Any sanitizer report fails the run:
 #   - every report aborts its process (abort_on_error for ASan, LSan and UBSan alike), so its
 #     test fails, child processes included (the CLI tests' latte-generate runs exit by SIGABRT,
 #     never with the status 1 they may expect);
@@ -31,7 +31,7 @@ mkdir -p "$reports"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:check_initialization_order=1:strict_init_order=1:log_path=$reports/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1"
 status=0
-ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 1800 -LE long "$@" 2>&1 | tee "$build/sanitize-ctest.log" ||
+ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 1800 -LE '^long$' "$@" 2>&1 | tee "$build/sanitize-ctest.log" ||
   status=$?
 if grep -qE 'runtime error:|ERROR: (AddressSanitizer|LeakSanitizer)|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer' \
   "$build/sanitize-ctest.log"; then

@@ -66,6 +66,7 @@ struct config {
     positive(vocab_size, "vocab_size");
     positive(hidden_size, "hidden_size");
     positive(num_hidden_layers, "num_hidden_layers");
+    require(num_hidden_layers <= 65536, "config: num_hidden_layers ", num_hidden_layers, " exceeds 65536");
     positive(num_attention_heads, "num_attention_heads");
     positive(kv_lora_rank, "kv_lora_rank");
     positive(qk_nope_head_dim, "qk_nope_head_dim");

@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../attention/cache_limits.hpp"
 #include "../attention/cost.hpp"
 #include "../attention/mla.hpp"
 #include "../backend/concept.hpp"
@@ -107,6 +108,11 @@ class deepseek_v3 {
   state make_state(index_t sequences, index_t capacity) const {
     require(sequences > 0, "model: a state needs at least one sequence");
     require(capacity > 0, "model: cache capacity must be positive, got ", capacity);
+    // All caches together must fit before any is allocated (each cache checks only itself).
+    const index_t floats_per_token =
+        attention::mla_cost(shape_, config_.hidden_size, Form{}).cache_values_per_token * config_.num_hidden_layers;
+    attention::cache_bytes("model::make_state", capacity, floats_per_token, attention::host_memory_buffers<Backend>,
+                           sequences);
     state s;
     s.capacity_ = capacity;
     s.lengths_.assign(static_cast<std::size_t>(sequences), 0);
