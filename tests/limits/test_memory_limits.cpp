@@ -77,10 +77,15 @@ TEST_CASE("make_state refuses a cache capacity beyond the physical memory, namin
       limits_test::tiny_config_with({{"max_position_embeddings", (std::int64_t(1) << 31) - 1}}), "config.json");
   latte::io::checkpoint_weights weights(latte::io::checkpoint(limits_test::tiny_dir()), config);
   latte::model::deepseek_v3<latte::cpu::backend> model(cpu, config, weights);
-  // kv_lora 64 + rope 16 = 80 floats per token and layer.
+  // kv_lora 64 + rope 16 = 80 floats per token and layer; the model checks its 4 layers' caches
+  // together (320 floats per token) before allocating any.
   CHECK_THROWS_WITH(model.make_state(1, config.max_position_embeddings),
-                    Contains("a capacity of 2147483647 tokens x 80 floats per token needs 687194767040 bytes, more "
-                             "than the machine's physical memory of"));
+                    Contains("model::make_state: a capacity of 2147483647 tokens x 320 floats per token needs "
+                             "2748779068160 bytes, more than the machine's physical memory of"));
+  // Caches that each fit in memory but not all together are refused as well.
+  const index_t each_fits = static_cast<index_t>(latte::attention::physical_memory_bytes() / (80 * 4) * 6 / 10);
+  CHECK_THROWS_WITH(model.make_state(1, each_fits), Contains("model::make_state") &&
+                                                        Contains("more than the machine's physical memory of"));
   CHECK_THROWS_WITH(model.make_state(1, std::numeric_limits<index_t>::max()), Contains("is more than 2^62 bytes"));
   // A modest state still works, and its bytes are what the cost model says.
   const auto state = model.make_state(2, 64);
